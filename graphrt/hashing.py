@@ -1,0 +1,81 @@
+"""Cache keys: a canonical msgpack encoding hashed with xxh3_128.
+
+    key(node) = xxh3_128(msgpack(canonical(
+        [HASH_SCHEMA, op name, op version, params, fingerprint,
+         sorted (port, upstream key, upstream port) for each input])))
+
+msgpack does not promise a stable byte sequence across versions, and maps follow dict
+order, so `canonical` sorts map keys itself, encodes every float as float64, tuples as
+lists, and integers beyond 64 bits as tagged strings. msgpack is pinned to major version 1
+and golden tests pin the keys of the graphs in `graphs/`. Bump HASH_SCHEMA on any change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import msgpack
+import xxhash
+
+HASH_SCHEMA = 1
+
+
+def canonical(obj: Any) -> Any:
+    """A structure msgpack encodes the same way every time (iterative, no recursion limit)."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, list[Any] | dict[Any, Any], Any]] = [(obj, root, 0)]
+    while stack:
+        value, parent, slot = stack.pop()
+        if isinstance(value, dict):
+            out: dict[Any, Any] = {}
+            parent[slot] = out
+            for k in sorted(value, key=_sort_key):
+                out[k] = None
+                stack.append((value[k], out, k))
+        elif isinstance(value, list | tuple):
+            seq: list[Any] = [None] * len(value)
+            parent[slot] = seq
+            for i, item in enumerate(value):
+                stack.append((item, seq, i))
+        else:
+            parent[slot] = _scalar(value)
+    return root[0]
+
+
+def _sort_key(k: Any) -> tuple[str, str]:
+    return (type(k).__name__, str(k))
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else ["__bigint__", str(value)]
+    if isinstance(value, float):
+        return "__nan__" if math.isnan(value) else float(value)
+    raise TypeError(f"cannot hash a value of type {type(value).__name__}")
+
+
+def encode(obj: Any) -> bytes:
+    """Canonical msgpack bytes of `obj`."""
+    return msgpack.packb(canonical(obj), use_bin_type=True, use_single_float=False)
+
+
+def digest(data: bytes) -> str:
+    """xxh3_128 of bytes, as 32 hex digits."""
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def node_key(
+    op: str,
+    version: int,
+    params: Any,
+    inputs: Iterable[tuple[str, str, str]],
+    fingerprint: Any = None,
+) -> str:
+    """The Merkle key of a node from its recipe and its inputs' keys.
+
+    `inputs` holds (port, upstream key, upstream port); variadic ports use "port#i"."""
+    return digest(encode([HASH_SCHEMA, op, version, params, fingerprint, sorted(inputs)]))

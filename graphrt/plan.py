@@ -1,0 +1,143 @@
+"""Planning: prune to what the requested outputs need, order, and key every node.
+
+The plan is a networkx DiGraph of the expanded graph, pruned to the ancestors of the
+requested outputs and ordered with `lexicographical_topological_sort` (deterministic). Keys
+are computed in that order, so each needs only its inputs' keys: linear, no recursion.
+`decide` then tells, per node, whether it will execute, come from the cache, or is not
+needed at all (everything downstream of it is cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import networkx as nx
+
+from .errors import InvalidGraph, Issue
+from .graph import Ref
+from .hashing import node_key
+from .paths import Folders
+from .validate import Graph, Node, iter_refs
+
+Status = Literal["execute", "cached", "skipped"]
+
+
+class KeyLookup(Protocol):
+    def __contains__(self, key: object) -> bool: ...
+
+
+@dataclass
+class Plan:
+    """Nodes in execution order with their cache keys, and the requested outputs."""
+
+    graph: Graph
+    order: list[str]
+    keys: dict[str, str]
+    outputs: dict[str, Ref]
+    consumers: dict[str, list[str]] = field(default_factory=dict)
+
+    def node(self, node_id: str) -> Node:
+        return self.graph.nodes[node_id]
+
+    def upstream(self, node_id: str) -> list[str]:
+        """Distinct upstream node ids of a node."""
+        return list(dict.fromkeys(r.node for r in iter_refs(self.graph.nodes[node_id].inputs)))
+
+    def model_calls(self, node_id: str) -> int | None:
+        """Predicted model evaluations of a node (0 when the op declares none)."""
+        node = self.graph.nodes[node_id]
+        predict = node.spec.model_calls
+        return predict(node.params) if predict else 0
+
+
+def make_plan(
+    graph: Graph, *, outputs: list[str] | None = None, folders: Folders | None = None
+) -> Plan:
+    """Prune, order and key an expanded graph. `outputs` selects graph outputs by name."""
+    wanted = _wanted_outputs(graph, outputs)
+    targets = list(dict.fromkeys(ref.node for ref in wanted.values()))
+    if not wanted:  # no declared outputs: every sink is a target
+        fed = {r.node for n in graph.nodes.values() for r in iter_refs(n.inputs)}
+        targets = [n for n in graph.nodes if n not in fed]
+    needed = _ancestors(graph, targets)
+    dag = nx.DiGraph()
+    dag.add_nodes_from(sorted(needed))
+    consumers: dict[str, list[str]] = {n: [] for n in needed}
+    for node_id in needed:
+        for ref in iter_refs(graph.nodes[node_id].inputs):
+            if ref.is_graph_input:
+                raise InvalidGraph([Issue(code="unbound_input", node=node_id,
+                                          message=f"graph input ${ref.port} has no value: "
+                                          "graphs with inputs run as ops inside other graphs")])
+            dag.add_edge(ref.node, node_id)
+            consumers[ref.node].append(node_id)
+    order = list(nx.lexicographical_topological_sort(dag))
+    keys: dict[str, str] = {}
+    folders = folders or Folders()
+    issues: list[Issue] = []
+    for node_id in order:
+        try:
+            keys[node_id] = _key(graph.nodes[node_id], keys, folders)
+        except (OSError, ValueError) as exc:
+            issues.append(Issue(code="bad_file", node=node_id, field="params",
+                                message=str(exc), expected="a readable file", found=str(exc)))
+            keys[node_id] = ""
+    if issues:
+        raise InvalidGraph(issues)
+    return Plan(graph, order, keys, wanted, consumers)
+
+
+def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
+    """Per node: execute (needed, not cached), cached (in the cache), or skipped (not needed,
+    not cached). Walks the order backwards once."""
+    needed = {ref.node for ref in plan.outputs.values()} or {
+        n for n in plan.order if not plan.consumers.get(n)
+    }
+    status: dict[str, Status] = {}
+    for node_id in reversed(plan.order):
+        if plan.keys[node_id] in cache:
+            status[node_id] = "cached"
+        elif node_id in needed:
+            status[node_id] = "execute"
+            needed.update(plan.upstream(node_id))
+        else:
+            status[node_id] = "skipped"
+    return {n: status[n] for n in plan.order}
+
+
+def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref]:
+    if names is None:
+        return dict(graph.outputs)
+    unknown = [n for n in names if n not in graph.outputs]
+    if unknown:
+        raise InvalidGraph([Issue(code="unknown_output", field=f"outputs.{n}",
+                                  message=f"the graph has no output {n!r}",
+                                  expected=", ".join(graph.outputs), found=n) for n in unknown])
+    return {n: graph.outputs[n] for n in names}
+
+
+def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(targets)
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen or node_id == "$":
+            continue
+        seen.add(node_id)
+        stack.extend(r.node for r in iter_refs(graph.nodes[node_id].inputs))
+    return seen
+
+
+def _key(node: Node, keys: dict[str, str], folders: Folders) -> str:
+    inputs: list[tuple[str, str, str]] = []
+    for port, value in node.inputs.items():
+        if isinstance(value, tuple):
+            inputs.extend((f"{port}#{i}", keys[r.node], r.port) for i, r in enumerate(value))
+        else:
+            inputs.append((port, keys[value.node], value.port))
+    fingerprint: Any = None
+    if node.spec.fingerprint is not None:
+        fingerprint = node.spec.fingerprint(node.params, folders)
+    params = node.params.model_dump(mode="json")
+    return node_key(node.spec.name, node.spec.version, params, inputs, fingerprint)

@@ -1,0 +1,1 @@
+"""Built-in graphs, shipped as package data."""

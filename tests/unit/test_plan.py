@@ -1,0 +1,73 @@
+import pytest
+
+from graphrt import InvalidGraph, Registry, Runtime
+from graphrt.hashing import canonical, encode, node_key
+from tests.fakeops import FAKE_OPS
+
+REG = Registry(FAKE_OPS)
+
+CHAIN = {"nodes": {
+    "a": {"op": "test.const", "params": {"value": 1}},
+    "b": {"op": "test.add", "in": {"a": "a.out"}},
+    "c": {"op": "test.add", "in": {"a": "b.out"}, "params": {"value": 2}},
+    "side": {"op": "test.add", "in": {"a": "a.out"}, "params": {"value": 5}},
+    "join": {"op": "test.sum", "in": {"xs": ["c.out", "side.out"]}},
+}, "outputs": {"x": "join.out"}}
+
+
+def keys_of(doc: dict) -> dict[str, str]:
+    return Runtime(registry=REG).plan(doc).plan.keys
+
+
+def test_canonical_encoding_is_order_independent() -> None:
+    assert encode({"b": 1, "a": [1.0, (2, 3)]}) == encode({"a": [1.0, [2, 3]], "b": 1})
+    assert encode({"x": 1}) != encode({"x": 1.0})
+    assert canonical({"n": 2**70}) == {"n": ["__bigint__", str(2**70)]}
+    deep: list = []
+    for _ in range(200):
+        deep = [deep]
+    encode(deep)  # canonical() itself is iterative; msgpack caps nesting at 512
+
+
+def test_golden_keys() -> None:
+    """Pinned: a change here means every persisted cache is invalid; bump HASH_SCHEMA."""
+    assert node_key("test.const", 1, {"value": 1.0}, []) == "8f8680ef14aca18fdf5e56ce222e323c"
+    assert keys_of(CHAIN) == {
+        "a": "8f8680ef14aca18fdf5e56ce222e323c",
+        "b": "027026034b74d7cc971ccdc6d2094687",
+        "c": "7885f5147dd6b764d6f41ae1e4dd55c2",
+        "side": "4fe950656034b6a8b3e234f4633a3ae3",
+        "join": "13a593fdb6df1c9ee37ed0bc554de15e",
+    }
+
+
+def test_param_change_changes_exactly_the_node_and_its_descendants() -> None:
+    base = keys_of(CHAIN)
+    changed = dict(CHAIN["nodes"])
+    changed["b"] = {**changed["b"], "params": {"value": 3}}
+    new = keys_of({**CHAIN, "nodes": changed})
+    assert {n for n in base if base[n] != new[n]} == {"b", "c", "join"}
+
+
+def test_order_is_deterministic_and_pruned() -> None:
+    doc = {**CHAIN, "nodes": {**CHAIN["nodes"], "orphan": {"op": "test.const"}}}
+    plans = [Runtime(registry=REG).plan(doc).plan.order for _ in range(3)]
+    assert plans[0] == plans[1] == plans[2]
+    assert "orphan" not in plans[0]
+    assert plans[0].index("a") < plans[0].index("b") < plans[0].index("c") < plans[0].index("join")
+
+
+def test_plan_report_before_running() -> None:
+    rt = Runtime(registry=REG)
+    assert {r["status"] for r in rt.plan(CHAIN).rows()} == {"execute"}
+    rt.run(CHAIN)
+    changed = dict(CHAIN["nodes"])
+    changed["side"] = {**changed["side"], "params": {"value": 6}}
+    rows = {r["node"]: r["status"] for r in rt.plan({**CHAIN, "nodes": changed}).rows()}
+    assert rows == {"a": "cached", "b": "cached", "c": "cached", "side": "execute",
+                    "join": "execute"}
+
+
+def test_unknown_output_selection() -> None:
+    with pytest.raises(InvalidGraph, match="no output 'nope'"):
+        Runtime(registry=REG).plan(CHAIN, outputs=["nope"])
