@@ -7,7 +7,7 @@ from .errors import Cancelled, GraphError, InvalidGraph, Issue, OpError
 from .execute import RunResult
 from .expand import Builder
 from .graph import GraphDoc, Ref, load_graph
-from .op import NoParams, OpSpec, Port, macro, op
+from .op import NoParams, OpSpec, Params, Port, macro, op
 from .registry import Registry, default_registry
 from .runtime import PlanReport, Runtime
 
@@ -15,6 +15,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Builder", "Cancelled", "GraphDoc", "GraphError", "InvalidGraph", "Issue", "NoParams",
-    "OpError", "OpSpec", "PlanReport", "Port", "Ref", "Registry", "RunResult", "Runtime",
+    "OpError", "OpSpec", "Params", "PlanReport", "Port", "Ref", "Registry", "RunResult", "Runtime",
     "default_registry", "load_graph", "macro", "op",
 ]

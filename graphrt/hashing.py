@@ -20,28 +20,23 @@ import msgpack
 import xxhash
 
 HASH_SCHEMA = 1
+MAX_DEPTH = 64
 
 
-def canonical(obj: Any) -> Any:
-    """A structure msgpack encodes the same way every time (iterative, no recursion limit)."""
-    root: list[Any] = [None]
-    stack: list[tuple[Any, list[Any] | dict[Any, Any], Any]] = [(obj, root, 0)]
-    while stack:
-        value, parent, slot = stack.pop()
-        if isinstance(value, dict):
-            out: dict[Any, Any] = {}
-            parent[slot] = out
-            for k in sorted(value, key=_sort_key):
-                out[k] = None
-                stack.append((value[k], out, k))
-        elif isinstance(value, list | tuple):
-            seq: list[Any] = [None] * len(value)
-            parent[slot] = seq
-            for i, item in enumerate(value):
-                stack.append((item, seq, i))
-        else:
-            parent[slot] = _scalar(value)
-    return root[0]
+def canonical(obj: Any, _depth: int = 0) -> Any:
+    """A structure msgpack encodes the same way every time.
+
+    Recursion here is bounded by the nesting of one node's params (capped at MAX_DEPTH),
+    never by the size of the graph."""
+    if isinstance(obj, dict):
+        if _depth >= MAX_DEPTH:
+            raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
+        return {k: canonical(obj[k], _depth + 1) for k in sorted(obj, key=_sort_key)}
+    if isinstance(obj, list | tuple):
+        if _depth >= MAX_DEPTH:
+            raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
+        return [canonical(v, _depth + 1) for v in obj]
+    return _scalar(obj)
 
 
 def _sort_key(k: Any) -> tuple[str, str]:
@@ -78,4 +73,6 @@ def node_key(
     """The Merkle key of a node from its recipe and its inputs' keys.
 
     `inputs` holds (port, upstream key, upstream port); variadic ports use "port#i"."""
-    return digest(encode([HASH_SCHEMA, op, version, params, fingerprint, sorted(inputs)]))
+    body = [HASH_SCHEMA, op, version, canonical(params), canonical(fingerprint),
+            [list(i) for i in sorted(inputs)]]
+    return digest(msgpack.packb(body, use_bin_type=True, use_single_float=False))

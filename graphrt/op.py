@@ -28,10 +28,14 @@ INJECTABLE = frozenset({"ctx"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class NoParams(BaseModel):
-    """Params of an op that takes none."""
+class Params(BaseModel):
+    """Base class for op params: frozen (hashable, shareable) and strict about unknown keys."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoParams(Params):
+    """Params of an op that takes none."""
 
 
 @dataclass(frozen=True)
@@ -187,4 +191,4 @@ def _outputs(where: str, ann: Any) -> tuple[tuple[Port, ...], bool]:
     )
 
 
-__all__ = ["NamedTuple", "NoParams", "OpSpec", "Port", "macro", "op", "spec_of"]
+__all__ = ["NamedTuple", "NoParams", "Params", "OpSpec", "Port", "macro", "op", "spec_of"]

@@ -36,13 +36,14 @@ class Plan:
     keys: dict[str, str]
     outputs: dict[str, Ref]
     consumers: dict[str, list[str]] = field(default_factory=dict)
+    upstreams: dict[str, list[str]] = field(default_factory=dict)
 
     def node(self, node_id: str) -> Node:
         return self.graph.nodes[node_id]
 
     def upstream(self, node_id: str) -> list[str]:
         """Distinct upstream node ids of a node."""
-        return list(dict.fromkeys(r.node for r in iter_refs(self.graph.nodes[node_id].inputs)))
+        return self.upstreams[node_id]
 
     def model_calls(self, node_id: str) -> int | None:
         """Predicted model evaluations of a node (0 when the op declares none)."""
@@ -64,14 +65,17 @@ def make_plan(
     dag = nx.DiGraph()
     dag.add_nodes_from(sorted(needed))
     consumers: dict[str, list[str]] = {n: [] for n in needed}
+    upstreams: dict[str, list[str]] = {}
     for node_id in needed:
-        for ref in iter_refs(graph.nodes[node_id].inputs):
-            if ref.is_graph_input:
-                raise InvalidGraph([Issue(code="unbound_input", node=node_id,
-                                          message=f"graph input ${ref.port} has no value: "
-                                          "graphs with inputs run as ops inside other graphs")])
-            dag.add_edge(ref.node, node_id)
-            consumers[ref.node].append(node_id)
+        ups = list(dict.fromkeys(r.node for r in iter_refs(graph.nodes[node_id].inputs)))
+        if "$" in ups:
+            raise InvalidGraph([Issue(code="unbound_input", node=node_id,
+                                      message="a graph input has no value: graphs with "
+                                      "inputs run as ops inside other graphs")])
+        upstreams[node_id] = ups
+        for u in ups:
+            dag.add_edge(u, node_id)
+            consumers[u].append(node_id)
     order = list(nx.lexicographical_topological_sort(dag))
     keys: dict[str, str] = {}
     folders = folders or Folders()
@@ -85,7 +89,7 @@ def make_plan(
             keys[node_id] = ""
     if issues:
         raise InvalidGraph(issues)
-    return Plan(graph, order, keys, wanted, consumers)
+    return Plan(graph, order, keys, wanted, consumers, upstreams)
 
 
 def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:

@@ -46,9 +46,11 @@ def content_digest(value: Any) -> str:
     """xxh3_128 over a value's full contents (tensor bytes included), walked iteratively."""
     h = xxhash.xxh3_128()
     seen: set[int] = set()
+    alive: list[Any] = []  # keeps temporaries alive so their ids are not reused
     stack: list[Any] = [value]
     while stack:
         v = stack.pop()
+        alive.append(v)
         h.update(type(v).__name__.encode())
         if is_tensor(v):
             t = v.detach().to("cpu").contiguous()

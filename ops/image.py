@@ -1,0 +1,143 @@
+"""image.* — IMAGE values: float [B,H,W,3] in [0,1]. Loading, saving, scaling, blending.
+
+`image.save` writes PNGs into the output folder with the graph and its args embedded as
+metadata ("graphrt" text chunk), so an output can be rerun: `graphrt run output.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from pydantic import Field
+
+from graphrt import Params, op
+from graphrt.paths import Folders, confined
+from graphrt.types import Files, Image, Mask, UpscaleModel
+
+MAX_SIDE = 16384
+METADATA_KEY = "graphrt"
+
+
+class Loaded(NamedTuple):
+    image: Image
+    mask: Mask
+
+
+class Load(Params):
+    name: str = Field(min_length=1, max_length=1024, description="a file in <input>")
+
+
+def input_path(folders: Folders, name: str) -> Path:
+    """A file in the input folder; else one of the example inputs shipped with graphrt
+    (as ComfyUI ships input/example.png), so the example graphs run on a fresh install."""
+    path = folders.input_file(name)
+    if path.exists():
+        return path
+    shipped = confined(Path(str(resources.files("graphrt.graphs"))) / "input", name)
+    return shipped if shipped.is_file() else path
+
+
+def _load_fingerprint(p: Load, folders: Folders) -> Any:
+    from .model import file_identity
+
+    return file_identity(input_path(folders, p.name), True)  # inputs are small: hash them
+
+
+@op("image.load", version=1, fingerprint=_load_fingerprint)
+def load(p: Load, *, ctx: Any = None) -> Loaded:
+    """An image from the input folder, and its mask (1 − alpha) (LoadImage)."""
+    from .imaging import read_png
+
+    folders = ctx.folders if ctx is not None else Folders()
+    image, mask, _ = read_png(input_path(folders, p.name))
+    return Loaded(image, mask)
+
+
+class Save(Params):
+    prefix: str = Field("graphrt", min_length=1, max_length=128, pattern=r"^[\w\-. /]+$",
+                        description="file name prefix, may include a subfolder")
+
+
+class Saved(NamedTuple):
+    images: Files
+
+
+def _save_fingerprint(p: Save, folders: Folders) -> Any:
+    return str(folders.output.resolve())
+
+
+@op("image.save", version=1, fingerprint=_save_fingerprint)
+def save(p: Save, images: Image, *, ctx: Any = None) -> Saved:
+    """Write each image as <prefix>_NNNNN_.png in the output folder; returns the paths
+    relative to it (SaveImage)."""
+    from .imaging import png_bytes
+
+    folders = ctx.folders if ctx is not None else Folders()
+    first = folders.output_file(f"{p.prefix}_00000_.png")
+    first.parent.mkdir(parents=True, exist_ok=True)
+    stem = first.name[: -len("_00000_.png")]
+    pattern = re.compile(rf"^{re.escape(stem)}_(\d+)_\.png$")
+    taken = [int(m.group(1)) for f in first.parent.iterdir() if (m := pattern.match(f.name))]
+    counter = max(taken, default=0) + 1
+    document = ctx.document if ctx is not None else None
+    meta = {METADATA_KEY: json.dumps(document)} if document else {}
+    written = []
+    for image in images:
+        path = first.parent / f"{stem}_{counter:05}_.png"
+        tmp = path.with_suffix(".png.tmp")
+        tmp.write_bytes(png_bytes(image, meta))
+        tmp.replace(path)
+        written.append(str(path.relative_to(folders.output.resolve())))
+        counter += 1
+    return Saved(written)
+
+
+class Scale(Params):
+    method: Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"] = "bicubic"
+    width: int = Field(512, ge=0, le=MAX_SIDE, description="0 keeps the aspect ratio")
+    height: int = Field(512, ge=0, le=MAX_SIDE, description="0 keeps the aspect ratio")
+    crop: Literal["disabled", "center"] = "disabled"
+
+
+@op("image.scale", version=1)
+def scale(p: Scale, image: Image) -> Image:
+    """Resize (ImageScale); bicubic output is not clamped, as in ComfyUI."""
+    from .imaging import scale_image
+
+    if p.width == 0 and p.height == 0:
+        return image
+    return scale_image(image, p.width, p.height, p.method, p.crop)
+
+
+class Blend(Params):
+    factor: float = Field(0.5, ge=0.0, le=1.0)
+    mode: Literal["normal", "multiply", "screen", "overlay", "soft_light", "difference"] = \
+        "normal"
+
+
+@op("image.blend", version=1)
+def blend(p: Blend, image1: Image, image2: Image) -> Image:
+    """image1·(1 − factor) + mode(image1, image2)·factor, clamped (ImageBlend)."""
+    from .imaging import blend_images
+
+    return blend_images(image1, image2, p.factor, p.mode)
+
+
+class UpscaleWithModel(Params):
+    tile: int = Field(512, ge=64, le=4096)
+    overlap: int = Field(32, ge=0, le=512)
+
+
+@op("image.upscale_with_model", version=1)
+def upscale_with_model(p: UpscaleWithModel, upscale_model: UpscaleModel, image: Image,
+                       *, ctx: Any = None) -> Image:
+    """Upscale with an ESRGAN-family model in overlapping tiles (ImageUpscaleWithModel)."""
+    from .upscale import upscale_tiled
+
+    device = ctx.device if ctx is not None else "cpu"
+    return upscale_tiled(upscale_model, image, p.tile, p.overlap, device)
+

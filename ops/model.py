@@ -1,0 +1,89 @@
+"""model.* — loading checkpoints and upscale models.
+
+Names resolve inside the configured models folder (<models>/checkpoints,
+<models>/upscale_models), never outside it. The built-in toy checkpoints (`toy-shapes`,
+`toy-shapes-refiner`) resolve by name anywhere. Loaded models are live objects: they stay
+in the memory cache and are never written to disk. Keys track the file's identity (size and
+mtime, or its full content hash with `hash_file`), not just its name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pydantic import Field
+
+from graphrt import Params, op
+from graphrt.paths import Folders
+from graphrt.types import Clip, Model, UpscaleModel, Vae
+
+TOY_MODELS = ("toy-shapes", "toy-shapes-refiner")  # built in; resolve by name anywhere
+CHECKPOINT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
+
+
+class Checkpoint(NamedTuple):
+    model: Model
+    clip: Clip
+    vae: Vae
+
+
+class LoadCheckpoint(Params):
+    name: str = Field(min_length=1, max_length=1024,
+                      description="toy-shapes, toy-shapes-refiner, or a file in <models>/checkpoints")
+    hash_file: bool = Field(False, description="key on the file's content hash, not size+mtime")
+
+
+def file_identity(path: Path, hash_file: bool) -> list[Any]:
+    """What identifies a model file in cache keys."""
+    stat = path.stat()
+    if not hash_file:
+        return [stat.st_size, stat.st_mtime_ns]
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return [stat.st_size, h.hexdigest()]
+
+
+def _checkpoint_fingerprint(p: LoadCheckpoint, folders: Folders) -> Any:
+    if p.name in TOY_MODELS:
+        return ["builtin", p.name]
+    return file_identity(folders.model_file("checkpoints", p.name), p.hash_file)
+
+
+@op("model.load_checkpoint", version=1, fingerprint=_checkpoint_fingerprint)
+def load_checkpoint(p: LoadCheckpoint, *, ctx: Any = None) -> Checkpoint:
+    """Load a checkpoint: MODEL (denoiser), CLIP (text encoder) and VAE."""
+    if p.name in TOY_MODELS:
+        from .toy import load_toy
+
+        return Checkpoint(*load_toy(p.name))
+    folders = ctx.folders if ctx is not None else Folders()
+    path = folders.model_file("checkpoints", p.name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint {p.name!r} in {folders.models / 'checkpoints'}")
+    raise NotImplementedError(
+        f"{path.name}: real SD/SDXL checkpoints are not supported by this build yet; "
+        f"use one of {', '.join(TOY_MODELS)}")
+
+
+class LoadUpscaler(Params):
+    name: str = Field(min_length=1, max_length=1024,
+                      description="a file in <models>/upscale_models (.pth or .safetensors)")
+    hash_file: bool = False
+
+
+def _upscaler_fingerprint(p: LoadUpscaler, folders: Folders) -> Any:
+    return file_identity(folders.model_file("upscale_models", p.name), p.hash_file)
+
+
+@op("model.load_upscaler", version=1, fingerprint=_upscaler_fingerprint)
+def load_upscaler(p: LoadUpscaler, *, ctx: Any = None) -> UpscaleModel:
+    """Load an ESRGAN-family upscale model through spandrel (pickles only with weights_only)."""
+    from .upscale import load_upscale_model
+
+    folders = ctx.folders if ctx is not None else Folders()
+    return load_upscale_model(folders.model_file("upscale_models", p.name))

@@ -1,0 +1,60 @@
+"""Small sample values of every port type, built on the toy models (for op-level tests)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from graphrt.ops.toy import load_toy
+
+
+@lru_cache(maxsize=1)
+def toy() -> tuple[Any, Any, Any]:
+    return load_toy("toy-shapes")
+
+
+class TinyUpscaler(torch.nn.Module):
+    """A ×2 upscaler with the interface of a spandrel descriptor (scale, to, __call__)."""
+
+    scale = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(torch.nn.functional.interpolate(x, scale_factor=2.0))
+
+
+def sample_value(port_type: str, *, size: int = 64) -> Any:
+    """A fresh value of the given port type (images are size×size pixels)."""
+    g = torch.Generator().manual_seed(0)
+    model, clip, vae = toy()
+    h = size // 8
+    if port_type == "MODEL":
+        return model
+    if port_type == "CLIP":
+        return clip
+    if port_type == "VAE":
+        return vae
+    if port_type == "CONDITIONING":
+        context, pooled = clip.encode("a red circle on the left")
+        return [[context, {"pooled_output": pooled}]]
+    if port_type == "LATENT":
+        mask = torch.zeros(1, 1, h, h)
+        mask[..., : h // 2] = 1.0
+        return {"samples": torch.randn(1, 4, h, h, generator=g), "noise_mask": mask,
+                "batch_index": [0]}
+    if port_type == "IMAGE":
+        return torch.rand(1, size, size, 3, generator=g)
+    if port_type == "MASK":
+        return (torch.rand(1, size, size, generator=g) > 0.5).float()
+    if port_type == "UPSCALE_MODEL":
+        return TinyUpscaler()
+    if port_type == "SAMPLER":
+        cond = sample_value("CONDITIONING")
+        return {"model": model, "positive": cond, "negative": cond, "cfg": 2.0,
+                "sampler": "euler", "scheduler": "karras", "sigma_factor": 1.0}
+    raise KeyError(port_type)
