@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .args import parse_override
 from .errors import InvalidGraph, Issue
-from .validate import parse_override
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def graph_cmd(name: str, help_: str) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_)
-        c.add_argument("graph", help="a graph file (native or ComfyUI API format) or a built-in name")
+        c.add_argument("graph",
+                       help="a graph file (native or ComfyUI API format) or a built-in name")
         c.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE")
         c.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
         c.add_argument("--json", action="store_true", help="machine-readable output")

@@ -9,6 +9,7 @@ evicted) is recomputed from its inputs, using an explicit stack (no recursion).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -213,10 +214,8 @@ class Execution:
                                     info["error_type"], traceback.format_exc(limit=20)))
             raise _NodeFailed(node_id) from exc
         duration = time.perf_counter() - t0
-        try:
+        with contextlib.suppress(OSError):  # a full disk must not fail the node
             self.store.put(key, outs)
-        except OSError:
-            pass  # a full disk must not fail the node; the value is still returned
         self.live[node_id] = outs
         self.executed.append(node_id)
         self.model_calls += ctx.model_calls

@@ -84,7 +84,7 @@ class Runtime:
         self.registry = registry
         disk = None
         if cache_dir is not None:
-            disk = DiskStore(cache_dir) if disk_budget is None else DiskStore(cache_dir, disk_budget)
+            disk = DiskStore(cache_dir, *(() if disk_budget is None else (disk_budget,)))
         self.store = TieredStore(MemoryStore(memory_budget), disk)
         defaults = Folders()
         self.folders = Folders(

@@ -9,7 +9,6 @@ a `Graph` of typed nodes, ready for macro expansion and planning.
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +16,14 @@ import networkx as nx
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
+from .args import BAD, resolve_args, resolve_refs, split_overrides
 from .errors import InvalidGraph, Issue, show
-from .graph import ARG_TYPES, GraphDoc, Ref, parse_ref
+from .graph import GraphDoc, Ref, parse_ref
 from .op import OpSpec
 from .registry import Registry
 from .types import PORT_TYPES, PortType
 
 Inputs = dict[str, "Ref | tuple[Ref, ...]"]
-_BAD: Any = object()  # the value of an arg that is itself reported as invalid or missing
 
 
 @dataclass
@@ -83,19 +82,18 @@ def check(
     issues: list[Issue] = []
     arg_values = resolve_args(doc, args or {}, issues)
     input_types = _input_types(doc, issues)
-    by_node = _split_overrides(doc, overrides or {}, issues)
+    by_node = split_overrides(doc, overrides or {}, issues)
     nodes: dict[str, Node] = {}
     for node_id, nd in doc.nodes.items():
         spec = registry.get(nd.op)
         if spec is None:
             hint = registry.suggest(nd.op)
             issues.append(Issue(code="unknown_op", node=node_id, field="op",
-                                message=f"unknown op {nd.op!r}"
-                                + (f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""),
+                                message=f"unknown op {nd.op!r}" + _did_you_mean(hint),
                                 expected="a registered op", found=nd.op))
             continue
-        raw = {k: _resolve(v, arg_values, node_id, k, issues) for k, v in nd.params.items()}
-        raw = {k: v for k, v in raw.items() if v is not _BAD}
+        raw = {k: resolve_refs(v, arg_values, node_id, k, issues) for k, v in nd.params.items()}
+        raw = {k: v for k, v in raw.items() if v is not BAD}
         raw.update(by_node.get(node_id, {}))
         params = validate_params(spec, raw, node_id, issues)
         if params is not None:
@@ -149,110 +147,6 @@ def expectation(err: Any) -> str:
         if key in ctx:
             return f"{key.replace('_', ' ')} {ctx[key]}" if key != "expected" else str(ctx[key])
     return str(err.get("type", "valid value")).replace("_", " ")
-
-
-def resolve_args(doc: GraphDoc, given: dict[str, Any], issues: list[Issue]) -> dict[str, Any]:
-    """Values for the graph's args: given ones coerced to their types, else defaults."""
-    values: dict[str, Any] = {}
-    for name in given:
-        if name not in doc.args:
-            hint = difflib.get_close_matches(name, doc.args, n=1)
-            issues.append(Issue(code="unknown_arg", field=f"args.{name}",
-                                message=f"the graph has no arg {name!r}"
-                                + (f"; did you mean {hint[0]!r}?" if hint else ""),
-                                expected=", ".join(doc.args) or "no args", found=name))
-    for name, spec in doc.args.items():
-        if name in given:
-            try:
-                values[name] = coerce_arg(spec.type, given[name])
-            except (TypeError, ValueError) as exc:
-                issues.append(Issue(code="invalid_arg", field=f"args.{name}", message=str(exc),
-                                    expected=spec.type, found=show(given[name])))
-                values[name] = _BAD
-        elif spec.required and spec.default is None:
-            issues.append(Issue(code="missing_arg", field=f"args.{name}",
-                                message=f"arg {name!r} is required", expected=spec.type,
-                                found="nothing"))
-            values[name] = _BAD
-        else:
-            values[name] = spec.default
-    return values
-
-
-def coerce_arg(kind: str, value: Any) -> Any:
-    """Coerce an arg value (possibly a command-line string) to its declared type."""
-    if kind == "json":
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError:
-                return value
-        return value
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected a boolean, found {value!r}")
-    if kind == "str":
-        if not isinstance(value, str):
-            raise TypeError(f"expected a string, found {type(value).__name__}")
-        return value
-    if isinstance(value, bool):
-        raise TypeError(f"expected {kind}, found a boolean")
-    if kind == "int":
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"expected an integer, found {value!r}")
-        return int(value)
-    result = ARG_TYPES[kind](value)
-    return result
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Parse "node.param=value" (value as JSON when it parses, else a string)."""
-    target, eq, raw = text.partition("=")
-    if not eq or "." not in target:
-        raise ValueError(f"expected NODE.PARAM=VALUE, found {text!r}")
-    try:
-        return target, json.loads(raw)
-    except json.JSONDecodeError:
-        return target, raw
-
-
-def _split_overrides(
-    doc: GraphDoc, overrides: dict[str, Any], issues: list[Issue]
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for target, value in overrides.items():
-        node, _, param = target.partition(".")
-        if node not in doc.nodes:
-            issues.append(Issue(code="unknown_node", node=node, field=f"params.{param}",
-                                message=f"--set names node {node!r}, which is not in the graph",
-                                expected=", ".join(list(doc.nodes)[:10]), found=node))
-            continue
-        out.setdefault(node, {})[param] = value
-    return out
-
-
-def _resolve(value: Any, args: dict[str, Any], node: str, param: str, issues: list[Issue]) -> Any:
-    """Replace {"arg": NAME} by the arg's value (also inside lists and dicts)."""
-    if isinstance(value, dict):
-        if set(value) == {"arg"}:
-            name = value["arg"]
-            if not isinstance(name, str) or name not in args:
-                issues.append(Issue(code="unknown_arg", node=node, field=f"params.{param}",
-                                    message=f"param refers to undeclared arg {name!r}",
-                                    expected=", ".join(args) or "a declared arg",
-                                    found=show(name)))
-                return _BAD
-            return args[name]
-        return {k: _resolve(v, args, node, param, issues) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v, args, node, param, issues) for v in value]
-    return value
 
 
 def _input_types(doc: GraphDoc, issues: list[Issue]) -> dict[str, PortType]:
@@ -385,6 +279,10 @@ def _check_cycles(nodes: dict[str, Node], issues: list[Issue]) -> None:
     path = [u for u, _v in cycle] + [cycle[0][0]]
     issues.append(Issue(code="cycle", node=path[0], message="cycle: " + " → ".join(path),
                         expected="an acyclic graph", found=" → ".join(path)))
+
+
+def _did_you_mean(hints: list[str]) -> str:
+    return f"; did you mean {' or '.join(map(repr, hints))}?" if hints else ""
 
 
 def iter_refs(inputs: Inputs) -> list[Ref]:

@@ -90,9 +90,8 @@ class Load(Params):
 
 
 def _load_fingerprint(p: Load, folders: Folders) -> Any:
-    from .model import file_identity
-
     from .image import input_path
+    from .model import file_identity
 
     return file_identity(input_path(folders, p.name), True)  # inputs are small: hash them
 

@@ -29,8 +29,8 @@ class Checkpoint(NamedTuple):
 
 
 class LoadCheckpoint(Params):
-    name: str = Field(min_length=1, max_length=1024,
-                      description="toy-shapes, toy-shapes-refiner, or a file in <models>/checkpoints")
+    name: str = Field(min_length=1, max_length=1024, description="toy-shapes, "
+                      "toy-shapes-refiner, or a file in <models>/checkpoints")
     hash_file: bool = Field(False, description="key on the file's content hash, not size+mtime")
 
 

@@ -7,6 +7,7 @@ serialized. `TieredStore` reads memory first, then disk (promoting hits), and wr
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Protocol
 
 from ..errors import NotSerializable
@@ -47,10 +48,8 @@ class TieredStore:
     def put(self, key: str, value: Any) -> None:
         self.memory.put(key, value)
         if self.disk is not None:
-            try:
+            with contextlib.suppress(NotSerializable):  # stays in memory only
                 self.disk.put(key, value)
-            except NotSerializable:
-                pass
 
     def __contains__(self, key: object) -> bool:
         return key in self.memory or (self.disk is not None and key in self.disk)

@@ -92,7 +92,7 @@ class DiskStore:
             return self._db.execute("SELECT 1 FROM entries WHERE key=?", (key,)).fetchone() \
                 is not None
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT key FROM entries")]
 
@@ -107,7 +107,8 @@ class DiskStore:
             total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
             if total <= self.max_bytes:
                 return
-            rows = self._db.execute("SELECT key, ext, size FROM entries ORDER BY accessed").fetchall()
+            rows = self._db.execute(
+                "SELECT key, ext, size FROM entries ORDER BY accessed").fetchall()
             for key, ext, size in rows:
                 if total <= self.max_bytes:
                     break

@@ -10,8 +10,7 @@ import torch
 from graphrt import Runtime
 from graphrt import events as ev
 from graphrt.errors import CorruptEntry, NotSerializable
-from graphrt.store import DiskStore, MemoryStore
-from graphrt.store import codec
+from graphrt.store import DiskStore, MemoryStore, codec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +90,7 @@ def test_two_processes_share_the_disk_cache_and_corruption_recomputes(tmp_path: 
     second = run()
     assert second["executed"] == [] and second["sum"] == first["sum"] and second["s"] == "abab"
     store = DiskStore(cache)
-    victim = next(k for k in store.keys() if store.path(k, "safetensors").exists()
+    victim = next(k for k in store.stored_keys() if store.path(k, "safetensors").exists()
                   and store.get(k)["out"]["samples"].shape[-1] == 8)
     path = store.path(victim, "safetensors")
     data = bytearray(path.read_bytes())
