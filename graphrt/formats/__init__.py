@@ -38,3 +38,12 @@ def to_native(data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]
         return None, [Issue(code="unsupported_format", message=(
             "this looks like a ComfyUI API-format workflow, which this build cannot translate"))]
     return data, []
+
+
+def _register_builtin() -> None:
+    from . import comfy
+
+    register_format(comfy.FORMAT_NAME, comfy.detect, comfy.translate)
+
+
+_register_builtin()
