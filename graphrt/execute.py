@@ -20,6 +20,7 @@ from typing import Any
 from . import events as ev
 from .context import OpContext
 from .errors import Cancelled, CorruptEntry
+from .graph import Ref
 from .paths import Folders
 from .plan import Plan, Status, decide
 from .store import MISSING, Store
@@ -181,11 +182,13 @@ class Execution:
         node = self.plan.node(node_id)
         spec, key = node.spec, self.plan.keys[node_id]
         self.emit(ev.NodeStarted(self.run_id, node_id, spec.name, key))
+
+        def progress(i: int, total: int, preview: Any = None) -> None:
+            self.emit(ev.Progress(self.run_id, node_id, i, total, preview))
+
         ctx = OpContext(node=node_id, op=spec.name, device_setting=self.settings.device,
                         folders=self.settings.folders, document=self.document,
-                        interrupt=self.interrupt,
-                        on_progress=lambda i, total, preview=None: self.emit(
-                            ev.Progress(self.run_id, node_id, i, total, preview)))
+                        interrupt=self.interrupt, on_progress=progress)
         args: list[Any] = [node.params]
         named: dict[str, Any] = {}
         for port in spec.inputs:
@@ -193,8 +196,10 @@ class Execution:
             if port.variadic:
                 refs = value if isinstance(value, tuple) else ()
                 args.extend(self.live[r.node][r.port] for r in refs)
+            elif isinstance(value, Ref):
+                args.append(self.live[value.node][value.port])
             else:
-                args.append(None if value is None else self.live[value.node][value.port])
+                args.append(None)
         if "ctx" in spec.injected:
             named["ctx"] = ctx
         before = [content_digest(a) for a in args[1:]] if self.settings.strict else None

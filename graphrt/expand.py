@@ -73,13 +73,14 @@ class Builder:
         if node_id in self.graph.nodes:
             raise ExpansionError(f"duplicate node id {node_id!r}")
         if isinstance(params, BaseModel) and isinstance(params, spec.params):
-            model: BaseModel | None = params
+            model: BaseModel = params
         else:
             raw = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
             issues: list[Issue] = []
-            model = validate_params(spec, raw, node_id, issues)
-            if model is None:
+            checked = validate_params(spec, raw, node_id, issues)
+            if checked is None:
                 raise ExpansionError("; ".join(f"{i.field}: {i.message}" for i in issues))
+            model = checked
         links = self._links(spec, node_id, inputs)
         node = Node(node_id, spec, model, links, origin=self.prefix)
         self.graph.nodes[node_id] = node
@@ -158,7 +159,7 @@ def expand(graph: Graph, registry: Registry) -> Graph:
 
 
 def _call_macro(node: Node, builder: Builder) -> Any:
-    args = []
+    args: list[Any] = []
     for port in node.spec.inputs:
         value = node.inputs.get(port.name)
         if port.variadic:

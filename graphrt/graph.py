@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticError
 
 from .errors import InvalidGraph, Issue, show
 
-FORMAT = "graphrt/1"
+FORMAT: Literal["graphrt/1"] = "graphrt/1"
 NODE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 PORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ARG_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "json": object}

@@ -55,7 +55,8 @@ def _scalar(value: Any) -> Any:
 
 def encode(obj: Any) -> bytes:
     """Canonical msgpack bytes of `obj`."""
-    return msgpack.packb(canonical(obj), use_bin_type=True, use_single_float=False)
+    data: bytes = msgpack.packb(canonical(obj), use_bin_type=True, use_single_float=False)
+    return data
 
 
 def digest(data: bytes) -> str:

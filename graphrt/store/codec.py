@@ -38,7 +38,8 @@ def encode(value: Any) -> tuple[bytes, str]:
         raise NotSerializable(f"cannot persist a {type(obj).__name__}")
 
     def pack(obj: Any) -> bytes:
-        return msgpack.packb(obj, default=default, strict_types=True, use_bin_type=True)
+        data: bytes = msgpack.packb(obj, default=default, strict_types=True, use_bin_type=True)
+        return data
 
     try:
         tree = pack(value)

@@ -57,48 +57,56 @@ class CFGDenoiser:
         self.model, self.cfg = model, float(cfg)
         self.uncond = not math.isclose(self.cfg, 1.0)
         self.entries = [(e, 0) for e in positive] + [(e, 1) for e in negative if self.uncond]
-        self._cache: tuple[Any, list[torch.Tensor]] | None = None
+        self._cache: tuple[Any, Any] | None = None
 
-    def _weights(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """w_i = strength × the entry's mask resized to x (cached per shape, device, dtype)."""
+    def _prepared(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, list[Any]]:
+        """(context batch, y batch, weights) for x's batch, device and dtype — constant over
+        a run, so built once per shape. Weights are None for an entry with strength 1 and no
+        mask that is alone in its branch: its D is used as is (Σ D·1 / (1 + 1e-37) = D)."""
         key = (tuple(x.shape), x.device, x.dtype)
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self._make_weights(x))
+            self._cache = (key, self._prepare(x))
         return self._cache[1]
 
-    def _make_weights(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        for (_, opts), _branch in self.entries:
-            w = torch.full((1, 1, 1, 1), float(opts.get("strength", 1.0)), device=x.device)
-            if opts.get("mask") is not None:
-                w = w * resize_mask(opts["mask"].to(x.device), x.shape)
-            out.append(w.to(x.dtype))
-        return out
-
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: Any) -> torch.Tensor:
-        b, e = x.shape[0], len(self.entries)
+    def _prepare(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, list[Any]]:
+        b = x.shape[0]
         ctx = _lcm_tokens([c.to(x.device, x.dtype) for (c, _), _b in self.entries])
+        context = torch.cat([to_batch(c, b) for c in ctx])
         ys = [opts.get("y") for (_, opts), _b in self.entries]
         if any(y is None for y in ys) and any(y is not None for y in ys):
             raise ValueError("either every conditioning entry carries 'y' or none does")
         y = None
         if ys[0] is not None:
             y = torch.cat([to_batch(v.to(x.device, x.dtype), b) for v in ys])
-        d_all = self.model.denoise(
-            x.repeat(e, 1, 1, 1),
-            sigma.repeat(e),
-            torch.cat([to_batch(c, b) for c in ctx]),
-            y,
-        ).chunk(e)
-        num = [torch.zeros_like(x), torch.zeros_like(x)]
-        den = [torch.full_like(x, 1e-37), torch.full_like(x, 1e-37)]
-        for d, w, (_, branch) in zip(d_all, self._weights(x), self.entries, strict=True):
-            num[branch] = num[branch] + d * w
-            den[branch] = den[branch] + w
-        cond = num[0] / den[0]
+        per_branch = [sum(1 for _e, br in self.entries if br == k) for k in (0, 1)]
+        weights: list[Any] = []
+        for (_, opts), branch in self.entries:
+            strength, mask = float(opts.get("strength", 1.0)), opts.get("mask")
+            if per_branch[branch] == 1 and strength == 1.0 and mask is None:
+                weights.append(None)
+                continue
+            w = torch.full((1, 1, 1, 1), strength, device=x.device)
+            if mask is not None:
+                w = w * resize_mask(mask.to(x.device), x.shape)
+            weights.append(w.to(x.dtype))
+        return context, y, weights
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: Any) -> torch.Tensor:
+        e = len(self.entries)
+        context, y, weights = self._prepared(x)
+        d_all = self.model.denoise(x.repeat(e, 1, 1, 1), sigma.repeat(e), context, y).chunk(e)
+        num: list[Any] = [None, None]
+        den: list[Any] = [1e-37, 1e-37]
+        for d, w, (_, branch) in zip(d_all, weights, self.entries, strict=True):
+            if w is None:  # the only entry of its branch, strength 1, no mask
+                num[branch], den[branch] = d, None
+            else:
+                num[branch] = d * w if num[branch] is None else num[branch] + d * w
+                den[branch] = den[branch] + w
+        cond = num[0] if den[0] is None else num[0] / den[0]
         if not self.uncond:
             return cond
-        uncond = num[1] / den[1]
+        uncond = num[1] if den[1] is None else num[1] / den[1]
         return uncond + (cond - uncond) * self.cfg
 
 

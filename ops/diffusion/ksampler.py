@@ -75,7 +75,8 @@ def run_sigmas(
     n = len(sigmas) - 1
     cb = None
     if callback is not None:
-        cb = lambda d: callback(int(d["i"]), n, d["denoised"] / k)  # noqa: E731
+        cb = lambda d: callback(  # noqa: E731
+            int(d["i"]), n, d["denoised"] if k == 1.0 else d["denoised"] / k)
     out = run_sampler(
         sampler, fn, x, s, seed=seed, offset=offset, full_sigmas=full_sigmas, callback=cb
     )
