@@ -1,4 +1,4 @@
-"""The `graphrt` command: run, validate, plan, ops, cache.
+"""The `graphrt` command: run, validate, plan, ops, cache, serve.
 
 Exit codes: 0 ok, 1 a node failed, 2 the document (or the command line) is invalid,
 130 interrupted. `validate`, `plan`, `ops` and `cache` never import torch.
@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument("--cache-dir", default=None)
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(func=cmd_cache)
+    from .server.cli import add_arguments as serve_arguments  # imports no starlette, no torch
+
+    serve_arguments(sub.add_parser("serve", help="serve the HTTP API (ComfyUI-compatible)"))
     return p
 
 

@@ -8,6 +8,7 @@ its oldest message is dropped, so memory stays bounded whatever the clients do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 Message = dict[str, Any]
@@ -48,10 +49,8 @@ class Hub:
         if loop is None or loop.is_closed():
             return
         message = {"type": kind, "data": data}
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were sending
             loop.call_soon_threadsafe(self._deliver, message, sid)
-        except RuntimeError:  # the loop closed while we were sending
-            pass
 
     def _deliver(self, message: Message, sid: str | None) -> None:
         if sid is None:

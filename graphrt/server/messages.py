@@ -16,6 +16,7 @@ from typing import Any
 from .. import events as ev
 
 Send = Callable[[str, dict[str, Any]], None]
+Final = tuple[str, dict[str, Any]]
 
 
 def top(node: str) -> str:
@@ -46,6 +47,10 @@ class RunMessages:
         self.log.append([kind, data])
         self.send(kind, data)
 
+    def _final(self, kind: str, data: dict[str, Any]) -> Final:
+        """The closing status message: built here, sent by the worker after history."""
+        return kind, data
+
     def __call__(self, event: ev.Event) -> None:
         pid = self.prompt_id
         if isinstance(event, ev.RunStarted):
@@ -72,21 +77,21 @@ class RunMessages:
         self.send("executed", {"node": node, "display_node": node, "output": output,
                                "prompt_id": self.prompt_id})
 
-    def success(self) -> None:
-        self._status("execution_success", {"prompt_id": self.prompt_id,
-                                           "timestamp": now_ms()})
+    def success(self) -> Final:
+        return self._final("execution_success", {"prompt_id": self.prompt_id,
+                                                 "timestamp": now_ms()})
 
-    def interrupted(self) -> None:
+    def interrupted(self) -> Final:
         node = self.current
-        self._status("execution_interrupted", {
+        return self._final("execution_interrupted", {
             "prompt_id": self.prompt_id, "node_id": node,
             "node_type": self.class_types.get(node or "", ""),
             "executed": _unique(self.executed), "timestamp": now_ms()})
 
-    def error(self, message: str | None = None, exc_type: str = "", trace: str = "") -> None:
+    def error(self, message: str | None = None, exc_type: str = "", trace: str = "") -> Final:
         failure = self.failure
         node = top(failure.node) if failure else self.current
-        self._status("execution_error", {
+        return self._final("execution_error", {
             "prompt_id": self.prompt_id, "node_id": node,
             "node_type": self.class_types.get(node or "", failure.op if failure else ""),
             "executed": _unique(self.executed),

@@ -1,0 +1,96 @@
+"""ASGI middleware: the optional bearer token, and the request body size limit.
+
+The token is read from `Authorization: Bearer T`, or from `?token=T` (browsers cannot set
+headers on WebSocket requests). The body is read here, up to the limit, and replayed to
+the app, so an oversized request is refused with 413 whether or not it declared its length.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+Scope = dict[str, Any]
+
+
+class Guard:
+    """Refuses unauthenticated (401) and oversized (413) requests."""
+
+    def __init__(self, app: Any, *, token: str | None, max_body: int) -> None:
+        self.app, self.token, self.max_body = app, token, max_body
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self.token is not None and not self._authorized(scope):
+            if kind == "websocket":
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await _reply(send, 401, {"error": {"type": "unauthorized", "message":
+                                               "a valid bearer token is required"}},
+                         {b"www-authenticate": b"Bearer"})
+            return
+        if kind == "http":
+            body = await self._read(scope, receive)
+            if body is None:
+                await _reply(send, 413, {"error": {"type": "request_too_large", "message":
+                                                   f"the request body is over {self.max_body} "
+                                                   "bytes"}})
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        assert self.token is not None
+        expected = self.token.encode()
+        for name, value in scope.get("headers", []):
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                return hmac.compare_digest(value[7:].strip(), expected)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given = query.get("token", [""])[0].encode()
+        return bool(given) and hmac.compare_digest(given, expected)
+
+    async def _read(self, scope: Scope, receive: Any) -> bytes | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
+                return None
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # http.disconnect, when it comes
+
+    return replay
+
+
+async def _reply(send: Any, status: int, payload: dict[str, Any],
+                 extra: dict[bytes, bytes] | None = None) -> None:
+    data = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    headers += list((extra or {}).items())
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
