@@ -30,3 +30,20 @@ def test_default_registry_has_the_op_library() -> None:
     reg = default_registry()
     assert len(reg) > 0
     assert all("." in spec.name for spec in reg)
+
+
+def test_plugin_packs_come_from_entry_points(monkeypatch) -> None:
+    """A pack published under the `graphrt.ops` group joins the default registry."""
+    from importlib.metadata import EntryPoint
+
+    import graphrt.registry as registry
+
+    fake = EntryPoint(name="fakes", value="tests.fakeops:FAKE_OPS", group="graphrt.ops")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [fake])
+    registry.default_registry.cache_clear()
+    try:
+        reg = registry.default_registry()
+        assert "test.const" in reg and "sample.steps" in reg
+        assert "test.const" in Registry.from_entry_points()
+    finally:
+        registry.default_registry.cache_clear()
