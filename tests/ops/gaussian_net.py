@@ -9,6 +9,7 @@ through the table (use DiffusionModel(..., quantize=False) for exactness).
 from __future__ import annotations
 
 import torch
+
 from graphrt.ops.diffusion.model import DiffusionModel
 from graphrt.ops.diffusion.table import sigma_table
 

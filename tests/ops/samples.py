@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 import torch
+
 from graphrt.ops.toy import load_toy
 
 

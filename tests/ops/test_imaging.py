@@ -7,6 +7,8 @@ import io
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+
 from graphrt.ops.imaging import (
     blend_images,
     composite_masked,
@@ -16,7 +18,6 @@ from graphrt.ops.imaging import (
     read_png,
     scale_image,
 )
-from PIL import Image
 
 
 def block_mask() -> torch.Tensor:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import torch
+
 from graphrt.ops.diffusion.noise import (
     BrownianNoise,
     StepNoise,

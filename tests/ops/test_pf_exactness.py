@@ -13,6 +13,7 @@ import math
 import k_diffusion.sampling as ks
 import pytest
 import torch
+
 from graphrt.ops.toy import load_toy
 
 SAMPLERS = {

@@ -6,13 +6,14 @@ import math
 from pathlib import Path
 
 import pytest
+from scipy.stats import beta as beta_dist
+
 from graphrt.ops.diffusion.schedules import (
     DISCARD_PENULTIMATE,
     SCHEDULERS,
     calculate_sigmas,
     sampler_sigmas,
 )
-from scipy.stats import beta as beta_dist
 
 
 def _table() -> list[float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 from gaussian_net import cond, gaussian_model
+
 from graphrt.ops.diffusion.ksampler import sample_range
 from graphrt.ops.diffusion.samplers import MULTISTEP, RANGE_DEPENDENT, SAMPLERS, SPLIT_INVARIANT
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from graphrt.ops.diffusion.schedules import calculate_sigmas
 from graphrt.ops.diffusion.steps import (
     MAX_TOTAL_STEPS,

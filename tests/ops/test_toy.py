@@ -7,6 +7,7 @@ import math
 import k_diffusion.sampling as ks
 import pytest
 import torch
+
 from graphrt.ops.diffusion.table import t_to_sigma
 from graphrt.ops.toy import TOY_MODELS, ToyObject, load_toy, parse_prompt
 from graphrt.ops.toy.clip import read_context

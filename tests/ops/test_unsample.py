@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from gaussian_net import cond, gaussian_model
+
 from graphrt.ops.diffusion.ksampler import sample_range
 from graphrt.ops.diffusion.samplers import STOCHASTIC
 from graphrt.ops.diffusion.schedules import calculate_sigmas
