@@ -14,12 +14,16 @@ range's σ₀ and its end), dpm_fast and dpm_adaptive (they only see the range's
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import k_diffusion.sampling as K
 import torch
+
+with warnings.catch_warnings():  # k-diffusion's clip dependency warns about pkg_resources
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import k_diffusion.sampling as K
 
 from . import extra_samplers as X
 from .names import MULTISTEP, RANGE_DEPENDENT, SAMPLERS, SPLIT_INVARIANT, STOCHASTIC, check_sampler
