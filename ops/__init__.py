@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import cond, image, latent, mask, model, sample, text
+from . import (
+    cond,
+    fused,
+    image,
+    impact,
+    latent,
+    mask,
+    model,
+    region,
+    regional,
+    sample,
+    searge,
+    text,
+)
 
 OPS: list[Any] = [
     model.load_checkpoint, model.load_upscaler,
@@ -19,4 +32,7 @@ OPS: list[Any] = [
     mask.grow, mask.invert, mask.threshold, mask.rect, mask.load,
     image.load, image.save, image.scale, image.blend, image.upscale_with_model,
     sample.steps, sample.unsample, sample.sampler,
+    impact.separated, region.prompt, region.combine, region.outside,
+    searge.split, searge.img2img_refine, regional.regional, regional.masked_pair,
+    fused.regional_fused,
 ]

@@ -57,4 +57,6 @@ def sample_value(port_type: str, *, size: int = 64) -> Any:
         cond = sample_value("CONDITIONING")
         return {"model": model, "positive": cond, "negative": cond, "cfg": 2.0,
                 "sampler": "euler", "scheduler": "karras", "sigma_factor": 1.0}
+    if port_type == "REGIONAL_PROMPTS":
+        return [{"mask": sample_value("MASK", size=size), "sampler": sample_value("SAMPLER")}]
     raise KeyError(port_type)

@@ -20,6 +20,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "mask.load": {"name": "example.png"},
     "sample.steps": {"steps": 3, "cfg": 2.0},
     "sample.unsample": {"steps": 3},
+    "sample.separated": {"steps": 3, "cfg": 2.0, "start": 1, "end": 3},
+    "sample.regional_fused": {"steps": 3, "overlap_factor": 4},
     "image.upscale_with_model": {"tile": 64, "overlap": 8},
     "latent.empty": {"width": 64, "height": 64},
     "mask.rect": {"width": 64, "height": 64, "w": 16, "h": 16},
