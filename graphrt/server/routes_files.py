@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .app import Server
 
 FILE_NAME_RE = re.compile(r"^[^/\\\x00-\x1f:*?\"<>|]{1,255}$")
+UPLOAD_NAME_RE = re.compile(r"^\w[\w\-. ()\[\]]{0,254}$")  # plain names only, no '%'
 UPLOAD_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 
 
@@ -78,6 +79,9 @@ async def upload_image(request: Request) -> Response:
     kind = form["type"].text if "type" in form else "input"
     subfolder = form["subfolder"].text if "subfolder" in form else ""
     overwrite = "overwrite" in form and form["overwrite"].text.lower() in ("true", "1")
+    if not UPLOAD_NAME_RE.match(image.filename):
+        return _refuse("unsafe_path", f"invalid file name {image.filename!r} (letters, "
+                       "digits, spaces and -_.()[] only)")
     if not image.filename.lower().endswith(UPLOAD_SUFFIXES):
         return _refuse("invalid_file", f"{image.filename!r} is not an image file name "
                        f"({', '.join(UPLOAD_SUFFIXES)})")

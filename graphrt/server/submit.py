@@ -20,6 +20,7 @@ from ..errors import InvalidGraph, Issue, show
 from ..expand import expand
 from ..formats import is_native
 from ..paths import Folders, UnsafePath, confined
+from ..plan import make_plan
 from ..runtime import Runtime
 from ..validate import Graph
 from .config import Limits
@@ -110,10 +111,11 @@ def check(sub: Submission, runtime: Runtime, limits: Limits) -> None:
             f"{limits.max_nodes}"))
     try:
         graph = expand(runtime.load(sub.prompt, args=sub.args), runtime.registry)
+        issues = limit_issues(graph, limits) + path_issues(graph, runtime.folders)
+        if not issues:
+            make_plan(graph, folders=runtime.folders)  # keys: fingerprints (missing files)
     except InvalidGraph as exc:
-        raise Rejected(400, error_body(exc.issues, sub.prompt, sub.class_types,
-                                       sub.comfy)) from None
-    issues = limit_issues(graph, limits) + path_issues(graph, runtime.folders)
+        issues = exc.issues
     if issues:
         raise Rejected(400, error_body(issues, sub.prompt, sub.class_types, sub.comfy))
 

@@ -87,6 +87,7 @@ class Worker:
             result = self.runtime.run(body["prompt"], args=body.get("args") or None,
                                       on_event=msgs)
         except InvalidGraph as exc:  # valid when queued, not now (a file went away)
+            msgs.current = next((i.node for i in exc.issues if i.node), None)
             final = msgs.error("; ".join(str(i) for i in exc.issues), "InvalidGraph")
             status = "error"
         except Exception as exc:
