@@ -182,3 +182,73 @@ CLASSES: dict[str, NodeClass] = {
                                      In("image", "IMAGE", "image")),
         _IMAGE, category="image/upscaling", display_name="Upscale Image (using Model)"),
 }
+
+# The five seed custom nodes, as graphrt's macros (SPEC §5). Their SAMPLER and
+# REGIONAL_PROMPTS inputs come from native nodes (sample.sampler, region.prompt), since
+# Impact's provider nodes are not translated.
+_SPLIT_PAIR = (In("base_model", "MODEL", "base_model"),
+               In("base_positive", "CONDITIONING", "base_positive"),
+               In("base_negative", "CONDITIONING", "base_negative"),
+               In("refiner_model", "MODEL", "refiner_model"),
+               In("refiner_positive", "CONDITIONING", "refiner_positive"),
+               In("refiner_negative", "CONDITIONING", "refiner_negative"))
+_SEARGE = (In("noise_seed", "INT", "seed", 0), In("steps", "INT", "steps", 20),
+           In("cfg", "FLOAT", "cfg", 7.0), In("sampler_name", "COMBO", "sampler", "ddim"),
+           In("scheduler", "COMBO", "scheduler", "ddim_uniform"),
+           In("base_ratio", "FLOAT", "base_ratio", 0.8))
+_IMPACT_BOOL = {"label_on": "enabled", "label_off": "disabled"}
+
+CLASSES.update({
+    "SeargeSDXLSampler2": NodeClass(
+        "sample.split",
+        (*_SPLIT_PAIR, In("latent_image", "LATENT", "latent"), *_SEARGE,
+         In("denoise", "FLOAT", "denoise", 1.0),
+         In("refiner_prep_steps", "INT", "refiner_prep_steps", 0, optional=True),
+         In("noise_offset", "INT", "noise_offset", 1, optional=True),
+         In("refiner_strength", "FLOAT", "refiner_strength", 1.0, optional=True)),
+        _LATENT, category="Searge/_deprecated_/Sampling"),
+    "SeargeSDXLImage2ImageSampler": NodeClass(
+        "sample.img2img_refine",
+        (*_SPLIT_PAIR, In("image", "IMAGE", "image"), In("vae", "VAE", "vae"), *_SEARGE,
+         In("denoise", "FLOAT", "denoise", 0.25),
+         In("upscale_model", "UPSCALE_MODEL", "upscale_model", optional=True),
+         In("scaled_width", "INT", "scaled_width", 1536, optional=True),
+         In("scaled_height", "INT", "scaled_height", 1536, optional=True),
+         In("noise_offset", "INT", "noise_offset", 1, optional=True),
+         In("refiner_strength", "FLOAT", "refiner_strength", 1.0, optional=True),
+         In("softness", "FLOAT", "softness", 0.0, optional=True)),
+        _IMAGE, category="Searge/_deprecated_/Sampling"),
+    "Unsampler": NodeClass(
+        "sample.unsample",
+        (In("model", "MODEL", "model"), In("steps", "INT", "steps", 20),
+         In("end_at_step", "INT", "end_at_step", 0), In("cfg", "FLOAT", "cfg", 1.0),
+         In("sampler_name", "COMBO", "sampler"), In("scheduler", "COMBO", "scheduler"),
+         In("normalize", "COMBO", "normalize", "disable", _enable,
+            options=("disable", "enable")),
+         *_SAMPLING[1:], In("latent_image", "LATENT", "latent")),
+        _LATENT, category="sampling"),
+    "RegionalSamplerAdvanced": NodeClass(
+        "sample.regional",
+        (In("add_noise", "BOOLEAN", "add_noise", True, extra=_IMPACT_BOOL),
+         In("noise_seed", "INT", "seed", 0), In("steps", "INT", "steps", 20),
+         In("start_at_step", "INT", "start", 0), In("end_at_step", "INT", "end", 10000),
+         In("overlap_factor", "INT", "overlap_factor", 10),
+         In("restore_latent", "BOOLEAN", "restore_latent", True, extra=_IMPACT_BOOL),
+         In("return_with_leftover_noise", "BOOLEAN", "leftover_noise", False,
+            extra=_IMPACT_BOOL),
+         In("latent_image", "LATENT", "latent"),
+         In("base_sampler", "KSAMPLER_ADVANCED", "base_sampler"),
+         In("regional_prompts", "REGIONAL_PROMPTS", "regional_prompts"),
+         In("additional_mode", "COMBO", "additional_mode", "ratio between"),
+         In("additional_sampler", "COMBO", "additional_sampler", "AUTO"),
+         In("additional_sigma_ratio", "FLOAT", "additional_sigma_ratio", 0.3)),
+        _LATENT, category="ImpactPack/Regional"),
+    "TwoAdvancedSamplersForMask": NodeClass(
+        "sample.masked_pair",
+        (In("seed", "INT", "seed", 0), In("steps", "INT", "steps", 20),
+         In("denoise", "FLOAT", "denoise", 1.0), In("samples", "LATENT", "latent"),
+         In("base_sampler", "KSAMPLER_ADVANCED", "base_sampler"),
+         In("mask_sampler", "KSAMPLER_ADVANCED", "mask_sampler"), In("mask", "MASK", "mask"),
+         In("overlap_factor", "INT", "overlap_factor", 10)),
+        _LATENT, category="ImpactPack/Sampler"),
+})
