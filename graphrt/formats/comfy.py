@@ -145,6 +145,9 @@ def native_field_to_comfy(class_type: str | None, field: str | None) -> str | No
         return None
     cls = CLASSES.get(class_type or "")
     kind, _, rest = field.partition(".")
+    widgets = [i.name for i in cls.inputs if not i.is_link] if cls else []
+    if kind == "params" and not rest and len(widgets) == 1:
+        return widgets[0]  # a node-level params problem (a missing file) of a one-widget class
     if cls is None or kind not in ("params", "in") or not rest:
         return field
     name = rest.split(".", 1)[0]

@@ -171,3 +171,4 @@ def test_a_missing_checkpoint_is_refused_before_queueing(idle: TestClient) -> No
     body = idle.post("/prompt", json={"prompt": prompt}).json()
     (error,) = body["node_errors"]["4"]["errors"]
     assert error["extra_info"]["code"] == "bad_file" and "missing" in error["message"]
+    assert error["extra_info"]["input_name"] == "ckpt_name"
