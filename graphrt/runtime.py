@@ -93,7 +93,7 @@ class Runtime:
             output=Path(output_dir).expanduser() if output_dir else defaults.output,
         )
         self.settings = Settings(device=device, folders=self.folders, strict=strict)
-        self._interrupt = threading.Event()
+        self._cancel = threading.Event()  # the current (or last) run's interrupt flag
         self._lock = threading.Lock()
 
     def load(
@@ -127,20 +127,24 @@ class Runtime:
         overrides: dict[str, Any] | None = None,
         outputs: list[str] | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> RunResult:
         """Run a graph. Bad documents raise InvalidGraph before anything runs; op failures
-        are reported in the result (`failed`, `blocked`), never raised."""
+        are reported in the result (`failed`, `blocked`), never raised.
+
+        `cancel` is this run's interrupt flag (a fresh one when not given): setting it, or
+        calling `interrupt()`, stops the run at its next progress tick or node boundary."""
         plan = self._plan(source, args, overrides, outputs)
         with self._lock:
-            self._interrupt.clear()
+            self._cancel = cancel or threading.Event()
             document = {"graph": plan.graph.doc.dump(), "args": plan.graph.args}
             run = Execution(plan, self.store, self.settings, on_event or _ignore,
-                            self._interrupt, document)
+                            self._cancel, document)
             return run.run()
 
     def interrupt(self) -> None:
-        """Ask the current run to stop at its next progress tick or node boundary."""
-        self._interrupt.set()
+        """Ask the current run (if any) to stop at its next progress tick or node boundary."""
+        self._cancel.set()
 
     def _plan(self, source: GraphSource, args: dict[str, Any] | None,
               overrides: dict[str, Any] | None, outputs: list[str] | None) -> Plan:

@@ -33,6 +33,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.current: str | None = None
+        self._cancel = threading.Event()  # the running prompt's interrupt flag
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="graphrt-worker", daemon=True)
@@ -41,7 +42,7 @@ class Worker:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.wake.set()
-        self.runtime.interrupt()
+        self._cancel.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -50,7 +51,7 @@ class Worker:
         current = self.current
         if current is None or (prompt_id is not None and prompt_id != current):
             return False
-        self.runtime.interrupt()
+        self._cancel.set()
         return True
 
     def status(self) -> dict[str, Any]:
@@ -79,13 +80,14 @@ class Worker:
         body, sid = row.body, row.client_id
         msgs = RunMessages(row.id, body.get("class_types", {}),
                            lambda kind, data: self.hub.send(kind, data, sid))
+        self._cancel = threading.Event()  # before `current`: an interrupt is never lost
         self.current = row.id
         self.hub.send("status", self.status())
         outputs: dict[str, Any] = {}
         summary: dict[str, Any] = {"attempts": row.attempts}
         try:
             result = self.runtime.run(body["prompt"], args=body.get("args") or None,
-                                      on_event=msgs)
+                                      on_event=msgs, cancel=self._cancel)
         except InvalidGraph as exc:  # valid when queued, not now (a file went away)
             msgs.current = next((i.node for i in exc.issues if i.node), None)
             final = msgs.error("; ".join(str(i) for i in exc.issues), "InvalidGraph")
