@@ -82,7 +82,8 @@ def _replay(body: bytes, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # http.disconnect, when it comes
+        message: dict[str, Any] = await receive()  # http.disconnect, when it comes
+        return message
 
     return replay
 
