@@ -65,9 +65,10 @@ def load_checkpoint(p: LoadCheckpoint, *, ctx: Any = None) -> Checkpoint:
     path = folders.model_file("checkpoints", p.name)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint {p.name!r} in {folders.models / 'checkpoints'}")
-    raise NotImplementedError(
-        f"{path.name}: real SD/SDXL checkpoints are not supported by this build yet; "
-        f"use one of {', '.join(TOY_MODELS)}")
+    from .real import load_file  # SD 1.x / SDXL base / SDXL refiner single files
+
+    device = ctx.device if ctx is not None else "cpu"
+    return Checkpoint(*load_file(path, file_identity(path, p.hash_file), device))
 
 
 class LoadUpscaler(Params):

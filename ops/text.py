@@ -26,6 +26,8 @@ class Encode(Params):
 @op("text.encode", version=1)
 def encode(p: Encode, clip: Clip) -> Conditioning:
     """Encode a prompt (CLIPTextEncode)."""
+    if hasattr(clip, "encode_entry"):  # real encoders: SDXL ones add their ADM vector y
+        return [list(clip.encode_entry(p.text))]
     context, pooled = clip.encode(p.text)
     return [[context, {"pooled_output": pooled}]]
 
