@@ -11,12 +11,14 @@ Impact's own (sequential) order cannot be fused: see diffusion/fused.py.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Self
 
 from pydantic import Field, model_validator
 
 from graphrt import Params, op
 from graphrt.types import Latent, RegionalPrompts, Sampler
+from graphrt.values import content_digest
 
 from .sample import MAX_STEPS, SEED_MAX, _Counting, _on
 
@@ -48,15 +50,13 @@ def regional_fused(p: Fused, latent: Latent, base_sampler: Sampler,
     """`sample.regional` (parallel order) with base and region evaluations of a step batched
     into one model call (SEMANTICS §8 masks and steps; see the module docstring)."""
     from .diffusion.fused import check_fusable, fused_regional
-    from .imaging import grow_mask_impact
     from .region import outside
 
     bundles = [r["sampler"] for r in regional_prompts]
     model = check_fusable(base_sampler, bundles)
     masks = [r["mask"] for r in regional_prompts]
     inv = outside.op_spec.fn(outside.op_spec.params(), *masks)
-    grown = [grow_mask_impact(m, p.overlap_factor, int(m.shape[-1]), int(m.shape[-2]))
-             for m in masks]
+    grown = [_grown(m, p.overlap_factor) for m in masks]
     with _Counting(model, ctx) as cb:
         on_step = None if cb is None else (lambda i, n: cb(i - 1, n, None))
         return fused_regional(_on(latent, ctx), base_sampler, list(zip(grown, bundles,
@@ -64,3 +64,21 @@ def regional_fused(p: Fused, latent: Latent, base_sampler: Sampler,
                               inv, seed=p.seed, steps=p.steps, start=p.start, end=p.end,
                               add_noise=p.add_noise, leftover=p.leftover_noise,
                               base_only_steps=p.base_only_steps, on_step=on_step)
+
+
+_GROWN: OrderedDict[tuple[str, int], Any] = OrderedDict()
+
+
+def _grown(mask: Any, factor: int) -> Any:
+    """Impact's grown region mask, memoised by content and factor (Impact caches it per
+    factor too): reruns with new seeds or steps skip the dilation, as the unrolled graph's
+    cached mask.grow nodes do. Pure: equal inputs give equal, never-mutated outputs."""
+    from .imaging import grow_mask_impact
+
+    key = (content_digest(mask), factor)
+    if key not in _GROWN:
+        _GROWN[key] = grow_mask_impact(mask, factor, int(mask.shape[-1]), int(mask.shape[-2]))
+        while len(_GROWN) > 32:
+            _GROWN.popitem(last=False)
+    _GROWN.move_to_end(key)
+    return _GROWN[key]

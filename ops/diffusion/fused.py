@@ -3,10 +3,10 @@
 In the parallel order (regional.py) every sampler of a step — the base on the inverse mask,
 each region on its grown mask — starts from the same latent, so their model evaluations are
 independent and can share one `DiffusionModel.denoise` call. Each row runs the very code of an
-unrolled `sample.separated` node (`run_separated`) against a stand-in model: a first pass
-records the row's single evaluation request, one batched call serves them all, and a second
-pass replays each row with its slice of the result. This is exact only for samplers that
-evaluate the model once per step and whose noise does not depend on the batch (`FUSABLE`);
+unrolled `sample.separated` node (`run_separated`), in a thread of its own, against a stand-in
+model whose evaluation waits until every row has asked; one batched call serves them all.
+This is exact only for samplers that evaluate the model once per step and whose noise does
+not depend on the batch (`FUSABLE`);
 Impact's SP samplers are left out (their recovery passes chain two evaluations per step).
 
 The sequential order (Impact's) cannot be batched at all: a region's input is the base's
@@ -15,6 +15,7 @@ output of the same step, so its evaluation depends on the base's.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,31 +31,61 @@ FUSABLE = frozenset({"euler", "euler_ancestral", "ddim", "dpmpp_2m", "lms", "ddp
 Bundle = dict[str, Any]  # a SAMPLER value: model, positive, negative, cfg, sampler, …
 
 
-class _Pending(Exception):
-    """Raised by the stand-in model at a row's first evaluation (pass 1)."""
+class _Batch:
+    """Collects one evaluation request per live row, serves them with ONE model call.
+
+    Every row runs its sampler in its own thread against a `_RowModel`; a row's request
+    blocks until every row still running has asked (or finished), then the last one to
+    arrive makes the batched call and wakes the others."""
+
+    def __init__(self, model: DiffusionModel, rows: int) -> None:
+        self.model, self.live = model, rows
+        self.requests: dict[int, tuple[Any, ...]] = {}
+        self.results: dict[int, torch.Tensor] = {}
+        self.error: BaseException | None = None
+        self.cond = threading.Condition()
+
+    def ask(self, row: int, request: tuple[Any, ...]) -> torch.Tensor:
+        with self.cond:
+            if row in self.results or row in self.requests:
+                raise RuntimeError("a fused sampler evaluated the model twice in one step")
+            self.requests[row] = request
+            self._maybe_serve()
+            self.cond.wait_for(lambda: row in self.results or self.error is not None)
+            if self.error is not None:
+                raise RuntimeError("the batched model call failed") from self.error
+            return self.results[row]
+
+    def done(self) -> None:
+        with self.cond:
+            self.live -= 1
+            self._maybe_serve()
+
+    def _maybe_serve(self) -> None:
+        if not self.requests or len(self.requests) + len(self.results) < self.live:
+            return
+        rows = sorted(self.requests)
+        try:
+            chunks = _batched_call(self.model, [self.requests[r] for r in rows])
+            self.results.update(zip(rows, chunks, strict=True))
+        except BaseException as exc:  # re-raised in every waiting row
+            self.error = exc
+        self.requests.clear()
+        self.cond.notify_all()
 
 
-class _StandIn:
-    """A DiffusionModel for one row: records its evaluation request, then replays the result."""
+class _RowModel:
+    """A DiffusionModel for one row whose single evaluation goes through the batch."""
 
-    def __init__(self, model: DiffusionModel) -> None:
-        self.model = model
-        self.request: tuple[Any, ...] | None = None
-        self.result: torch.Tensor | None = None
-        self.served = False
+    def __init__(self, model: DiffusionModel, batch: _Batch, row: int) -> None:
+        self.model, self.batch, self.row = model, batch, row
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
 
     def denoise(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor,
                 y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.result is None:
-            self.request = (x, sigma, context, y)
-            raise _Pending
-        if self.served:
-            raise RuntimeError("a fused sampler evaluated the model twice in one step")
-        self.served = True
-        return self.result
+        return self.batch.ask(self.row, (x, sigma, context, y))
 
 
 def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> list[torch.Tensor]:
@@ -74,20 +105,28 @@ def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> lis
 def run_rows(model: DiffusionModel, rows: list[dict[str, Any]], common: dict[str, Any]
              ) -> list[Latent]:
     """`run_separated` for every row (its keywords: common | row), one model call in all."""
-    results: list[Latent | None] = [None] * len(rows)
-    pending: list[tuple[int, _StandIn]] = []
-    for r, row in enumerate(rows):
-        stand_in = _StandIn(model)
+    batch = _Batch(model, len(rows))
+    results: list[Any] = [None] * len(rows)
+
+    def work(r: int) -> None:
         try:
-            results[r] = run_separated(stand_in, **common, **row)  # type: ignore[arg-type]
-        except _Pending:
-            pending.append((r, stand_in))
-    if pending:
-        chunks = _batched_call(model, [s.request for _, s in pending])  # type: ignore[misc]
-        for (r, stand_in), chunk in zip(pending, chunks, strict=True):
-            stand_in.result = chunk
-            results[r] = run_separated(stand_in, **common, **rows[r])  # type: ignore[arg-type]
-    return results  # type: ignore[return-value]
+            results[r] = run_separated(_RowModel(model, batch, r),  # type: ignore[arg-type]
+                                       **common, **rows[r])
+        except BaseException as exc:
+            results[r] = exc
+        finally:
+            batch.done()
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in range(1, len(rows))]
+    for t in threads:
+        t.start()
+    work(0)
+    for t in threads:
+        t.join()
+    for out in results:
+        if isinstance(out, BaseException):
+            raise out
+    return results
 
 
 def _row(bundle: Bundle, latent: Latent, mask: torch.Tensor | None) -> dict[str, Any]:
