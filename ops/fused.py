@@ -14,34 +14,26 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from graphrt import Params, op
+from graphrt import op
 from graphrt.types import Latent, RegionalPrompts, Sampler
 from graphrt.values import content_digest
 
-from .sample import MAX_STEPS, SEED_MAX, _Counting, _on
+from .regional import RegionalSteps
+from .sample import _Counting, _on
 
 
-class Fused(Params):
-    seed: int = Field(0, ge=0, le=SEED_MAX)
-    steps: int = Field(20, ge=1, le=MAX_STEPS)
-    start: int = Field(0, ge=0, le=MAX_STEPS)
-    end: int = Field(MAX_STEPS, ge=0, le=MAX_STEPS, description="clamped to steps")
-    add_noise: bool = True
-    overlap_factor: int = Field(10, ge=0, le=1000, description="mask growth, mask pixels")
-    leftover_noise: bool = False
-    base_only_steps: int = Field(0, ge=0, le=MAX_STEPS)
-
+class Fused(RegionalSteps):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.start > min(self.steps, self.end):
+        if self.start > self.last:
             raise ValueError(f"start ({self.start}) is past min(steps, end)")
         return self
 
 
 def _fused_calls(p: Fused) -> int:
-    return max(min(p.steps, p.end) - p.start, 0)  # one call per step (FUSABLE samplers)
+    return max(p.last - p.start, 0)  # one call per step (FUSABLE samplers)
 
 
 @op("sample.regional_fused", version=1, model_calls=_fused_calls)

@@ -41,13 +41,15 @@ def input_path(folders: Folders, name: str) -> Path:
     return shipped if shipped.is_file() else path
 
 
-def _load_fingerprint(p: Load, folders: Folders) -> Any:
+def input_fingerprint(p: Any, folders: Folders) -> Any:
+    """Key an input file (`p.name`) by its content: inputs are small, hashing them is cheap
+    and survives copies and touches."""
     from .model import file_identity
 
-    return file_identity(input_path(folders, p.name), True)  # inputs are small: hash them
+    return file_identity(input_path(folders, p.name), True)
 
 
-@op("image.load", version=1, fingerprint=_load_fingerprint)
+@op("image.load", version=1, fingerprint=input_fingerprint)
 def load(p: Load, *, ctx: Any = None) -> Loaded:
     """An image from the input folder, and its mask (1 − alpha) (LoadImage)."""
     from .imaging import read_png

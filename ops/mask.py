@@ -10,6 +10,8 @@ from graphrt import NoParams, Params, op
 from graphrt.paths import Folders
 from graphrt.types import Latent, Mask
 
+from .image import input_fingerprint, input_path
+
 MAX_SIDE = 16384
 
 
@@ -89,21 +91,12 @@ class Load(Params):
     channel: Literal["alpha", "red", "green", "blue"] = "alpha"
 
 
-def _load_fingerprint(p: Load, folders: Folders) -> Any:
-    from .image import input_path
-    from .model import file_identity
-
-    return file_identity(input_path(folders, p.name), True)  # inputs are small: hash them
-
-
-@op("mask.load", version=1, fingerprint=_load_fingerprint)
+@op("mask.load", version=1, fingerprint=input_fingerprint)
 def load(p: Load, *, ctx: Any = None) -> Mask:
     """A mask from an image channel in the input folder (alpha: 1 − alpha, as LoadImageMask)."""
     from .imaging import read_png
 
     folders = ctx.folders if ctx is not None else Folders()
-    from .image import input_path
-
     image, inverse_alpha, _ = read_png(input_path(folders, p.name))
     if p.channel == "alpha":
         return inverse_alpha

@@ -36,26 +36,31 @@ from .sample import MAX_STEPS, SEED_MAX
 Region = tuple[Ref, SamplerLinks]
 
 
-class Regional(Params):
+class RegionalSteps(Params):
+    """The step range and mask growth shared by sample.regional and sample.regional_fused."""
+
     seed: int = Field(0, ge=0, le=SEED_MAX)
     steps: int = Field(20, ge=1, le=MAX_STEPS)
     start: int = Field(0, ge=0, le=MAX_STEPS)
     end: int = Field(MAX_STEPS, ge=0, le=MAX_STEPS, description="clamped to steps")
     add_noise: bool = True
     overlap_factor: int = Field(10, ge=0, le=1000, description="mask growth, mask pixels")
-    restore_latent: bool = True
     leftover_noise: bool = False
-    additional_mode: Mode = "ratio between"
-    additional_sampler: RecoverySampler = "AUTO"
-    additional_sigma_ratio: float = Field(0.3, ge=0.0, le=1.0)
     base_only_steps: int = Field(0, ge=0, le=MAX_STEPS, description="first steps sampled by "
                                  "the base alone over the whole latent (upstream RegionalSampler)")
-    legacy: bool = Field(False, description="reproduce Impact's missing last steps (§8.3)")
-    order: Literal["sequential", "parallel"] = "sequential"
 
     @property
     def last(self) -> int:
         return min(self.steps, self.end)
+
+
+class Regional(RegionalSteps):
+    restore_latent: bool = True
+    additional_mode: Mode = "ratio between"
+    additional_sampler: RecoverySampler = "AUTO"
+    additional_sigma_ratio: float = Field(0.3, ge=0.0, le=1.0)
+    legacy: bool = Field(False, description="reproduce Impact's missing last steps (§8.3)")
+    order: Literal["sequential", "parallel"] = "sequential"
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
