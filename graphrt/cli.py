@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _dirs(c: argparse.ArgumentParser) -> None:
     c.add_argument("--cache-dir", default=None, help="disk cache (default $GRAPHRT_CACHE_DIR "
-                   "or ~/.cache/graphrt)")
+                   "or ~/.cache/graphrt/cache)")
     c.add_argument("--no-disk-cache", action="store_true", help="memory cache only")
     c.add_argument("--out", "--output-dir", dest="output_dir", default=None)
     c.add_argument("--models-dir", default=None)
@@ -80,7 +80,7 @@ def _dirs(c: argparse.ArgumentParser) -> None:
 
 
 def default_cache_dir(given: str | None) -> Path:
-    return Path(given or os.environ.get("GRAPHRT_CACHE_DIR") or "~/.cache/graphrt").expanduser()
+    return Path(given or os.environ.get("GRAPHRT_CACHE_DIR") or "~/.cache/graphrt/cache").expanduser()
 
 
 def resolve_graph(name: str) -> str | Path:

@@ -1,6 +1,6 @@
 """The embeddable runtime: load, validate, expand, plan and run graphs, with a cache.
 
-    rt = Runtime(cache_dir="~/.cache/graphrt")
+    rt = Runtime(cache_dir="~/.cache/graphrt/cache")
     result = rt.run("graphs/txt2img.json", args={"seed": 7}, on_event=print)
     result.outputs["image"], result.executed, result.cached, result.stats
 """
