@@ -80,7 +80,8 @@ def _dirs(c: argparse.ArgumentParser) -> None:
 
 
 def default_cache_dir(given: str | None) -> Path:
-    return Path(given or os.environ.get("GRAPHRT_CACHE_DIR") or "~/.cache/graphrt/cache").expanduser()
+    chosen = given or os.environ.get("GRAPHRT_CACHE_DIR") or "~/.cache/graphrt/cache"
+    return Path(chosen).expanduser()
 
 
 def resolve_graph(name: str) -> str | Path:
