@@ -15,12 +15,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from graphrt import Params, op
+from graphrt import op
 from graphrt.graph import Ref
 from graphrt.types import Conditioning, Latent, Mask, Model
 
 from .region import SamplerLinks
-from .sample import MAX_STEPS, SEED_MAX, SamplerName, SchedulerName, _Counting, _on
+from .sample import MAX_STEPS, Sampling, _Counting, _on
 
 # Impact's special samplers: a recovery mode applies only to these (§7.2).
 SP = frozenset({"uni_pc", "uni_pc_bh2", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m_sde",
@@ -30,12 +30,7 @@ RecoverySampler = Literal["AUTO", "euler", "heun", "heunpp2", "dpm_2", "dpm_fast
                           "ddpm"]
 
 
-class Separated(Params):
-    seed: int = Field(0, ge=0, le=SEED_MAX)
-    steps: int = Field(20, ge=1, le=MAX_STEPS)
-    cfg: float = Field(8.0, ge=0.0, le=100.0)
-    sampler: SamplerName = "euler"
-    scheduler: SchedulerName = "normal"
+class Separated(Sampling):
     start: int = Field(0, ge=0, le=MAX_STEPS, description="first step (inclusive)")
     end: int = Field(MAX_STEPS, ge=0, le=MAX_STEPS, description="last step (exclusive)")
     add_noise: bool = True

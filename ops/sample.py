@@ -29,12 +29,17 @@ MAX_STEPS = 10_000
 SEED_MAX = 2**64 - 1
 
 
-class Steps(Params):
+class Sampling(Params):
+    """Seed, schedule and guidance: the params every step-range sampler shares."""
+
     seed: int = Field(0, ge=0, le=SEED_MAX)
     steps: int = Field(20, ge=1, le=MAX_STEPS)
     cfg: float = Field(8.0, ge=0.0, le=100.0)
     sampler: SamplerName = "euler"
     scheduler: SchedulerName = "normal"
+
+
+class Steps(Sampling):
     start: int | None = Field(None, ge=0, le=MAX_STEPS, description="first step (inclusive)")
     end: int | None = Field(None, ge=0, le=MAX_STEPS, description="last step (exclusive)")
     add_noise: bool = True
