@@ -1,10 +1,12 @@
 """Sampling through graphrt vs. a hand-written k-diffusion loop on the same toy model.
 
 Both do the same work: 20 euler steps with CFG (cond and uncond batched into one model
-call) on the same initial noise and karras sigmas. The graph run includes everything the
-engine adds (validation, planning, hashing, events, cache stores); model loading and text
-encoding are warm in both (the graph's are cached, the loop reuses its objects), so the
-ratio isolates the engine's overhead on sampling. Printed as a ratio within one run.
+call) on the same initial noise and karras sigmas, reporting progress after every step (the
+graph emits a progress event per step; the loop passes k-diffusion a progress callback).
+The graph run includes everything the engine adds (validation, planning, hashing, events,
+cache stores); model loading and text encoding are warm in both (the graph's are cached,
+the loop reuses its objects), so the ratio isolates the engine's overhead on sampling.
+Printed as a ratio within one run.
 
     python bench/sampling_overhead.py [--size 512] [--steps 20] [--repeat 5]
 """
@@ -56,7 +58,9 @@ def hand_loop(model, clip, size: int, steps: int, seed: int) -> torch.Tensor:
         d_c, d_u = model.denoise(x.repeat(2, 1, 1, 1), sigma.repeat(2), context).chunk(2)
         return d_u + (d_c - d_u) * CFG
 
-    return K.sample_euler(denoiser, x, sigmas, disable=True)
+    done: list[int] = []
+    return K.sample_euler(denoiser, x, sigmas, disable=True,
+                          callback=lambda info: done.append(info["i"] + 1))
 
 
 def main() -> None:
