@@ -51,3 +51,22 @@ def test_cache_stats_and_clear(tmp_path: Path) -> None:
                              check=True).stdout)
     assert out["entries"] == 0
     graphrt("cache", "clear", "--cache-dir", str(tmp_path), check=True)
+
+
+def test_progress_printer_draws_a_bar_per_sampling_node(capsys) -> None:
+    from graphrt import Registry, Runtime
+    from graphrt.progress import ProgressPrinter
+    from tests.fakeops import FAKE_OPS
+
+    doc = {"nodes": {"a": {"op": "test.const"},
+                     "s": {"op": "test.slow", "in": {"a": "a.out"},
+                           "params": {"steps": 3, "delay": 0}}}, "outputs": {"x": "s.out"}}
+    printer = ProgressPrinter(enabled=True)
+    Runtime(registry=Registry(FAKE_OPS)).run(doc, on_event=printer)
+    printer.close()
+    err = capsys.readouterr().err
+    assert "done   a (test.const)" in err and "done   s (test.slow)" in err
+    assert "3/3" in err  # the tqdm bar reached the last step
+    quiet = ProgressPrinter(enabled=False)
+    Runtime(registry=Registry(FAKE_OPS)).run(doc, on_event=quiet)
+    assert capsys.readouterr().err == ""
