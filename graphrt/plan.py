@@ -1,8 +1,9 @@
 """Planning: prune to what the requested outputs need, order, and key every node.
 
-The plan is a networkx DiGraph of the expanded graph, pruned to the ancestors of the
-requested outputs and ordered with `lexicographical_topological_sort` (deterministic). Keys
-are computed in that order, so each needs only its inputs' keys: linear, no recursion.
+The plan is the expanded graph pruned to the ancestors of the requested outputs, in a
+deterministic topological order (smallest id first; `Plan.dag` gives it as a networkx
+DiGraph). Keys are computed in that order, so each needs only its inputs' keys: linear, no
+recursion.
 `decide` then tells, per node, whether it will execute, come from the cache, or is not
 needed at all (everything downstream of it is cached).
 """
@@ -18,6 +19,7 @@ from .errors import InvalidGraph, Issue
 from .graph import Ref
 from .hashing import node_key
 from .paths import Folders
+from .toposort import topological_order
 from .validate import Graph, Node, iter_refs
 
 Status = Literal["execute", "cached", "skipped"]
@@ -37,6 +39,14 @@ class Plan:
     outputs: dict[str, Ref]
     consumers: dict[str, list[str]] = field(default_factory=dict)
     upstreams: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def dag(self) -> nx.DiGraph:
+        """The plan as a networkx DiGraph (edges upstream → consumer), for analysis."""
+        g = nx.DiGraph()
+        g.add_nodes_from(self.order)
+        g.add_edges_from((u, n) for n in self.order for u in self.upstreams[n])
+        return g
 
     def node(self, node_id: str) -> Node:
         return self.graph.nodes[node_id]
@@ -62,8 +72,6 @@ def make_plan(
         fed = {r.node for n in graph.nodes.values() for r in iter_refs(n.inputs)}
         targets = [n for n in graph.nodes if n not in fed]
     needed = _ancestors(graph, targets)
-    dag = nx.DiGraph()
-    dag.add_nodes_from(sorted(needed))
     consumers: dict[str, list[str]] = {n: [] for n in needed}
     upstreams: dict[str, list[str]] = {}
     for node_id in needed:
@@ -74,9 +82,8 @@ def make_plan(
                                       "inputs run as ops inside other graphs")])
         upstreams[node_id] = ups
         for u in ups:
-            dag.add_edge(u, node_id)
             consumers[u].append(node_id)
-    order = list(nx.lexicographical_topological_sort(dag))
+    order = topological_order(needed, upstreams)
     keys: dict[str, str] = {}
     folders = folders or Folders()
     issues: list[Issue] = []

@@ -21,6 +21,7 @@ from .errors import InvalidGraph, Issue, show
 from .graph import GraphDoc, Ref, parse_ref
 from .op import OpSpec
 from .registry import Registry
+from .toposort import topological_order
 from .types import PORT_TYPES, PortType
 
 Inputs = dict[str, "Ref | tuple[Ref, ...]"]
@@ -267,14 +268,12 @@ def _check_outputs(doc: GraphDoc, registry: Registry, issues: list[Issue]) -> di
 
 
 def _check_cycles(nodes: dict[str, Node], issues: list[Issue]) -> None:
-    g = nx.DiGraph()
-    g.add_nodes_from(nodes)
-    for node in nodes.values():
-        for ref in iter_refs(node.inputs):
-            if ref.node in nodes:
-                g.add_edge(ref.node, node.id)
-    if nx.is_directed_acyclic_graph(g):
+    upstreams = {n.id: [r.node for r in iter_refs(n.inputs)] for n in nodes.values()}
+    if len(topological_order(nodes, upstreams)) == len(nodes):
         return
+    g = nx.DiGraph()  # a cycle: networkx finds its path for the message
+    g.add_nodes_from(nodes)
+    g.add_edges_from((u, n) for n, ups in upstreams.items() for u in ups if u in nodes)
     cycle = nx.find_cycle(g)
     path = [u for u, _v in cycle] + [cycle[0][0]]
     issues.append(Issue(code="cycle", node=path[0], message="cycle: " + " → ".join(path),
