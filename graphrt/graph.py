@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 from .errors import InvalidGraph, Issue, show
+from .formats.png import SIGNATURE, document_from_png
 
 FORMAT: Literal["graphrt/1"] = "graphrt/1"
 NODE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
@@ -106,13 +107,17 @@ class GraphDoc(_Doc):
 
 
 def read_document(source: str | Path | dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]:
-    """Raw JSON data from a path, a JSON string, or a dict."""
+    """Raw JSON data from a path (a JSON file, or a PNG that graphrt or ComfyUI wrote), a
+    JSON string, or a dict."""
     if isinstance(source, dict):
         return source, []
     text = str(source)
     if isinstance(source, Path) or not text.lstrip().startswith("{"):
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            raw = Path(source).read_bytes()
+            if raw.startswith(SIGNATURE):
+                return document_from_png(raw)
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return None, [Issue(code="unreadable", message=f"cannot read {source}: {exc}")]
     try:

@@ -139,7 +139,8 @@ class Runtime:
         plan = self._plan(source, args, overrides, outputs)
         with self._lock, gc_frozen():
             self._cancel = cancel or threading.Event()
-            document = {"graph": plan.graph.doc.dump(), "args": plan.graph.args}
+            document = {"graph": plan.graph.doc.dump(), "args": plan.graph.args,
+                        "overrides": overrides or {}}
             run = Execution(plan, self.store, self.settings, on_event or _ignore,
                             self._cancel, document)
             return run.run()
