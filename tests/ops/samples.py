@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -60,3 +61,17 @@ def sample_value(port_type: str, *, size: int = 64) -> Any:
     if port_type == "REGIONAL_PROMPTS":
         return [{"mask": sample_value("MASK", size=size), "sampler": sample_value("SAMPLER")}]
     raise KeyError(port_type)
+
+
+def write_tiny_esrgan(folder: Path, name: str = "tiny", *, pickle: bool = False) -> None:
+    """A seeded ×2 ESRGAN (8 filters, 1 block) as `<folder>/<name>.safetensors` (and .pth)."""
+    from safetensors.torch import save_file
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(0)
+    net = ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.contiguous() for k, v in net.state_dict().items()}
+    save_file(state, folder / f"{name}.safetensors")
+    if pickle:
+        torch.save(net.state_dict(), folder / f"{name}.pth")

@@ -4,21 +4,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from graphrt import Runtime
+from tests.ops.samples import write_tiny_esrgan
 
 
 @pytest.fixture()
 def tiny_esrgan(tmp_path: Path) -> Path:
-    from spandrel.architectures.ESRGAN import ESRGAN
-
-    torch.manual_seed(0)
-    net = ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2)
-    folder = tmp_path / "models" / "upscale_models"
-    folder.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, folder / "tiny.safetensors")
-    torch.save(net.state_dict(), folder / "tiny.pth")
+    write_tiny_esrgan(tmp_path / "models" / "upscale_models", pickle=True)
     return tmp_path / "models"
 
 

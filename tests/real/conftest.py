@@ -34,7 +34,6 @@ class TinyModels:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
-    import torch
     from safetensors.torch import save_file
 
     from tests.real.tiny import FILES, build_tiny
@@ -45,13 +44,9 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
     for family, seed in SEEDS.items():
         tiny[family] = build_tiny(family, seed)
         save_file(tiny[family].original, root / "checkpoints" / FILES[family])
-    from spandrel.architectures.ESRGAN import ESRGAN
+    from tests.ops.samples import write_tiny_esrgan
 
-    torch.manual_seed(0)
-    esrgan = ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2)
-    (root / "upscale_models").mkdir()
-    save_file({k: v.contiguous() for k, v in esrgan.state_dict().items()},
-              root / "upscale_models" / "tiny_esrgan.safetensors")
+    write_tiny_esrgan(root / "upscale_models", "tiny_esrgan")
     return TinyModels(root, tiny)
 
 

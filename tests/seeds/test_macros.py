@@ -9,9 +9,9 @@ import pytest
 import reference as ref
 import torch
 import toy_graphs as tg
-from safetensors.torch import save_file
 
 from graphrt import Runtime
+from tests.ops.samples import write_tiny_esrgan
 
 TOL = 1e-5
 PROMPT = "a red circle on the left"
@@ -58,13 +58,7 @@ def test_split_equals_reference(params: dict[str, Any]) -> None:
 
 @pytest.fixture()
 def models_dir(tmp_path: Path) -> Path:
-    from spandrel.architectures.ESRGAN import ESRGAN
-
-    torch.manual_seed(0)
-    net = ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2)
-    folder = tmp_path / "models" / "upscale_models"
-    folder.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, folder / "tiny.safetensors")
+    write_tiny_esrgan(tmp_path / "models" / "upscale_models")
     return tmp_path / "models"
 
 
