@@ -269,3 +269,13 @@ def read_png(
     else:
         alpha = np.ones(rgb.shape[:2], dtype=np.float32)
     return rgb[None], (1.0 - torch.from_numpy(alpha))[None], metadata
+
+
+def crop_to_multiple(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """[B,H,W,C] in → [B,3,H',W'] with H', W' the largest multiples of `factor`, cut centred
+    at offset (dim mod factor)//2, as a VAE encode crops (SEMANTICS §11.2 step 6)."""
+    h, w = image.shape[1] // factor * factor, image.shape[2] // factor * factor
+    if h == 0 or w == 0:
+        raise ValueError(f"image {tuple(image.shape)} is smaller than {factor}×{factor}")
+    top, left = (image.shape[1] % factor) // 2, (image.shape[2] % factor) // 2
+    return image[:, top : top + h, left : left + w, :3].movedim(-1, 1)

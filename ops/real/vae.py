@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..imaging import crop_to_multiple
 from .devices import Placement
 
 
@@ -27,12 +28,7 @@ class RealVae:
 
     @torch.no_grad()
     def encode(self, image: torch.Tensor) -> torch.Tensor:
-        f = self.downscale
-        h, w = image.shape[1] // f * f, image.shape[2] // f * f
-        if h == 0 or w == 0:
-            raise ValueError(f"image {tuple(image.shape)} is smaller than {f}×{f}")
-        top, left = (image.shape[1] % f) // 2, (image.shape[2] % f) // 2
-        crop = image[:, top : top + h, left : left + w, :3].movedim(-1, 1)
+        crop = crop_to_multiple(image, self.downscale)
         device, dtype = self.placement.use()
         x = crop.to(device, dtype) * 2.0 - 1.0
         mean = self.vae.encode(x).latent_dist.mean

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..imaging import crop_to_multiple
+
 LUMA = (0.299, 0.587, 0.114)
 
 
@@ -35,13 +37,8 @@ class ToyVae:
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:
         """Image [B, H, W, 3] in [0, 1] → samples [B, 4, H//8, W//8]."""
-        f = self.downscale
-        h, w = image.shape[1] // f * f, image.shape[2] // f * f
-        if h == 0 or w == 0:
-            raise ValueError(f"image {tuple(image.shape)} is smaller than {f}×{f}")
-        top, left = (image.shape[1] % f) // 2, (image.shape[2] % f) // 2
-        crop = image[:, top : top + h, left : left + w, :3].movedim(-1, 1).float()
-        return rgb_to_latent(F.avg_pool2d(crop, f))
+        crop = crop_to_multiple(image, self.downscale).float()
+        return rgb_to_latent(F.avg_pool2d(crop, self.downscale))
 
     def decode(self, samples: torch.Tensor) -> torch.Tensor:
         """Samples [B, C≥3, h, w] → image [B, 8h, 8w, 3] in [0, 1]."""
