@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from graphrt import Runtime  # noqa: E402
-from graphrt.ops.diffusion.noise import prepare_noise  # noqa: E402
+from graphrt.ops.kernels.noise import prepare_noise  # noqa: E402
 
 CFG, SEED = 5.0, 7
 
@@ -198,7 +198,7 @@ def main() -> None:
         return
     if not torch.cuda.is_available():
         sys.exit("--gpu needs a CUDA device")
-    from ops.real.configs import KNOWN
+    from graphrt.ops.models.real.configs import KNOWN
 
     args.size = 1024 if args.size == 128 else args.size
     args.steps = 20 if args.steps == 8 else args.steps

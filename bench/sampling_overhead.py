@@ -25,9 +25,9 @@ import k_diffusion.sampling as K  # noqa: E402
 import torch  # noqa: E402
 
 from graphrt import Runtime  # noqa: E402
-from graphrt.ops.diffusion.noise import prepare_noise  # noqa: E402
-from graphrt.ops.diffusion.schedules import calculate_sigmas  # noqa: E402
-from graphrt.ops.toy import load_toy  # noqa: E402
+from graphrt.ops.kernels.noise import prepare_noise  # noqa: E402
+from graphrt.ops.kernels.schedules import calculate_sigmas  # noqa: E402
+from graphrt.ops.models.toy import load_toy  # noqa: E402
 
 PROMPT, SEED, CFG = "a red circle on the left", 7, 5.0
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from graphrt import NoParams, Params, op
-from graphrt.types import Conditioning, Mask
+from graphrt.core.op import NoParams, Params, op
+from graphrt.ops.types import Conditioning, Mask
 
 
 @op("cond.combine", version=1)

@@ -14,9 +14,12 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
-from graphrt import Params, op
-from graphrt.paths import Folders, confined
-from graphrt.types import Files, Image, Mask, UpscaleModel
+from graphrt.core.context import OpContext
+from graphrt.core.hints import Cost, FileParam
+from graphrt.core.op import Params, op
+from graphrt.core.paths import Folders, confined
+from graphrt.core.types import Files
+from graphrt.ops.types import Image, Mask, UpscaleModel
 
 MAX_SIDE = 16384
 METADATA_KEY = "graphrt"
@@ -25,6 +28,11 @@ METADATA_KEY = "graphrt"
 class Loaded(NamedTuple):
     image: Image
     mask: Mask
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+INPUT_IMAGE = FileParam("name", "input", builtin=("example.png",), suffixes=IMAGE_SUFFIXES)
+SAVED_IMAGE = FileParam("prefix", "output", template="{}_00000_.png")
 
 
 class Load(Params):
@@ -44,18 +52,17 @@ def input_path(folders: Folders, name: str) -> Path:
 def input_fingerprint(p: Any, folders: Folders) -> Any:
     """Key an input file (`p.name`) by its content: inputs are small, hashing them is cheap
     and survives copies and touches."""
-    from .model import file_identity
+    from graphrt.ops.model import file_identity
 
     return file_identity(input_path(folders, p.name), True)
 
 
-@op("image.load", version=1, fingerprint=input_fingerprint)
-def load(p: Load, *, ctx: Any = None) -> Loaded:
+@op("image.load", version=1, fingerprint=input_fingerprint, files=(INPUT_IMAGE,))
+def load(p: Load, *, ctx: OpContext) -> Loaded:
     """An image from the input folder, and its mask (1 − alpha) (LoadImage)."""
-    from .imaging import read_png
+    from graphrt.ops.kernels.imaging import read_png
 
-    folders = ctx.folders if ctx is not None else Folders()
-    image, mask, _ = read_png(input_path(folders, p.name))
+    image, mask, _ = read_png(input_path(ctx.folders, p.name))
     return Loaded(image, mask)
 
 
@@ -72,21 +79,21 @@ def _save_fingerprint(p: Save, folders: Folders) -> Any:
     return str(folders.output.resolve())
 
 
-@op("image.save", version=1, fingerprint=_save_fingerprint)
-def save(p: Save, images: Image, *, ctx: Any = None) -> Saved:
+@op("image.save", version=1, fingerprint=_save_fingerprint, files=(SAVED_IMAGE,),
+    output=True)
+def save(p: Save, images: Image, *, ctx: OpContext) -> Saved:
     """Write each image as <prefix>_NNNNN_.png in the output folder; returns the paths
     relative to it (SaveImage)."""
-    from .imaging import png_bytes
+    from graphrt.ops.kernels.imaging import png_bytes
 
-    folders = ctx.folders if ctx is not None else Folders()
-    first = folders.output_file(f"{p.prefix}_00000_.png")
+    folders = ctx.folders
+    first = folders.file(SAVED_IMAGE.folder, SAVED_IMAGE.file_name(p.prefix))
     first.parent.mkdir(parents=True, exist_ok=True)
     stem = first.name[: -len("_00000_.png")]
     pattern = re.compile(rf"^{re.escape(stem)}_(\d+)_\.png$")
     taken = [int(m.group(1)) for f in first.parent.iterdir() if (m := pattern.match(f.name))]
     counter = max(taken, default=0) + 1
-    document = ctx.document if ctx is not None else None
-    meta = {METADATA_KEY: json.dumps(document)} if document else {}
+    meta = {METADATA_KEY: json.dumps(ctx.document)} if ctx.document else {}
     written = []
     for image in images:
         path = first.parent / f"{stem}_{counter:05}_.png"
@@ -105,10 +112,14 @@ class Scale(Params):
     crop: Literal["disabled", "center"] = "disabled"
 
 
-@op("image.scale", version=1)
+def _scale_cost(p: Scale) -> Cost:
+    return Cost(pixels=p.width * p.height)
+
+
+@op("image.scale", version=1, cost=_scale_cost)
 def scale(p: Scale, image: Image) -> Image:
     """Resize (ImageScale); bicubic output is not clamped, as in ComfyUI."""
-    from .imaging import scale_image
+    from graphrt.ops.kernels.imaging import scale_image
 
     if p.width == 0 and p.height == 0:
         return image
@@ -124,7 +135,7 @@ class Blend(Params):
 @op("image.blend", version=1)
 def blend(p: Blend, image1: Image, image2: Image) -> Image:
     """image1·(1 − factor) + mode(image1, image2)·factor, clamped (ImageBlend)."""
-    from .imaging import blend_images
+    from graphrt.ops.kernels.imaging import blend_images
 
     return blend_images(image1, image2, p.factor, p.mode)
 
@@ -134,12 +145,10 @@ class UpscaleWithModel(Params):
     overlap: int = Field(32, ge=0, le=512)
 
 
-@op("image.upscale_with_model", version=1)
-def upscale_with_model(p: UpscaleWithModel, upscale_model: UpscaleModel, image: Image,
-                       *, ctx: Any = None) -> Image:
+@op("image.upscale_with_model", version=2, device=True)
+def upscale_with_model(p: UpscaleWithModel, upscale_model: UpscaleModel, image: Image) -> Image:
     """Upscale with an ESRGAN-family model in overlapping tiles (ImageUpscaleWithModel)."""
-    from .upscale import upscale_tiled
+    from graphrt.ops.models.upscale import upscale_tiled
 
-    device = ctx.device if ctx is not None else "cpu"
-    return upscale_tiled(upscale_model, image, p.tile, p.overlap, device)
+    return upscale_tiled(upscale_model, image, p.tile, p.overlap)
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from pydantic import Field
 
-from graphrt import NoParams, Params, op
-from graphrt.types import Image, Latent, Mask, Vae
+from graphrt.core.context import OpContext
+from graphrt.core.hints import Cost
+from graphrt.core.op import NoParams, Params, op
+from graphrt.ops.types import Image, Latent, Mask, Vae
 
 MAX_PIXELS_SIDE = 16384
 MAX_BATCH = 4096
@@ -23,22 +25,25 @@ class Empty(Params):
     batch: int = Field(1, ge=1, le=MAX_BATCH)
 
 
-@op("latent.empty", version=1)
-def empty(p: Empty, *, ctx: Any = None) -> Latent:
-    """Zeros of [batch, 4, height/8, width/8] (EmptyLatentImage)."""
+def _empty_cost(p: Empty) -> Cost:
+    return Cost(pixels=p.width * p.height, batch=p.batch)
+
+
+@op("latent.empty", version=2, cost=_empty_cost, device=True)
+def empty(p: Empty, *, ctx: OpContext) -> Latent:
+    """Zeros of [batch, 4, height/8, width/8] on the run's device (EmptyLatentImage)."""
     import torch
 
-    device = ctx.device if ctx is not None else "cpu"
-    return {"samples": torch.zeros(p.batch, 4, p.height // 8, p.width // 8, device=device)}
+    return {"samples": torch.zeros(p.batch, 4, p.height // 8, p.width // 8, device=ctx.device)}
 
 
-@op("latent.encode", version=1)
+@op("latent.encode", version=2, device=True)
 def encode(p: NoParams, vae: Vae, image: Image) -> Latent:
     """Encode pixels [B,H,W,3] in [0,1] with the VAE (VAEEncode); sizes crop to multiples of 8."""
     return {"samples": vae.encode(image)}
 
 
-@op("latent.decode", version=1)
+@op("latent.decode", version=2, device=True)
 def decode(p: NoParams, vae: Vae, latent: Latent) -> Image:
     """Decode a latent to pixels [B,H,W,3] in [0,1] (VAEDecode)."""
     return vae.decode(latent["samples"])
@@ -62,7 +67,7 @@ def composite_masked(p: CompositeMasked, destination: Latent, source: Latent,
                      mask: Mask | None = None) -> Latent:
     """Paste `source` into `destination` at (x, y) pixels through an optional soft mask
     (LatentCompositeMasked)."""
-    from .imaging import composite_masked as paste
+    from graphrt.ops.kernels.imaging import composite_masked as paste
 
     samples = paste(destination["samples"], source["samples"], p.x, p.y, mask,
                     multiplier=8, resize_source=p.resize_source)

@@ -6,11 +6,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from graphrt import NoParams, Params, op
-from graphrt.paths import Folders
-from graphrt.types import Latent, Mask
-
-from .image import input_fingerprint, input_path
+from graphrt.core.context import OpContext
+from graphrt.core.hints import Cost
+from graphrt.core.op import NoParams, Params, op
+from graphrt.ops.image import INPUT_IMAGE, input_fingerprint, input_path
+from graphrt.ops.types import Latent, Mask
 
 MAX_SIDE = 16384
 
@@ -32,7 +32,7 @@ def grow(p: Grow, mask: Mask, latent: Latent | None = None) -> Mask:
     """Impact Pack's mask "erosion", which is really a dilation (SEMANTICS §6)."""
     import torch.nn.functional as F
 
-    from .imaging import grow_mask_exact, grow_mask_impact
+    from graphrt.ops.kernels.imaging import grow_mask_exact, grow_mask_impact
 
     if p.units == "latent":
         if latent is None:
@@ -76,7 +76,11 @@ class Rect(Params):
     value: float = Field(1.0, ge=0.0, le=1.0)
 
 
-@op("mask.rect", version=1)
+def _rect_cost(p: Rect) -> Cost:
+    return Cost(pixels=p.width * p.height)
+
+
+@op("mask.rect", version=1, cost=_rect_cost)
 def rect(p: Rect) -> Mask:
     """A [1,height,width] mask, `value` inside the rectangle and 0 elsewhere."""
     import torch
@@ -91,13 +95,12 @@ class Load(Params):
     channel: Literal["alpha", "red", "green", "blue"] = "alpha"
 
 
-@op("mask.load", version=1, fingerprint=input_fingerprint)
-def load(p: Load, *, ctx: Any = None) -> Mask:
+@op("mask.load", version=1, fingerprint=input_fingerprint, files=(INPUT_IMAGE,))
+def load(p: Load, *, ctx: OpContext) -> Mask:
     """A mask from an image channel in the input folder (alpha: 1 − alpha, as LoadImageMask)."""
-    from .imaging import read_png
+    from graphrt.ops.kernels.imaging import read_png
 
-    folders = ctx.folders if ctx is not None else Folders()
-    image, inverse_alpha, _ = read_png(input_path(folders, p.name))
+    image, inverse_alpha, _ = read_png(input_path(ctx.folders, p.name))
     if p.channel == "alpha":
         return inverse_alpha
     return image[..., ("red", "green", "blue").index(p.channel)].contiguous()

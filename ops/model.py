@@ -14,12 +14,18 @@ from typing import Any, NamedTuple
 
 from pydantic import Field
 
-from graphrt import Params, op
-from graphrt.paths import Folders
-from graphrt.types import Clip, Model, UpscaleModel, Vae
+from graphrt.core.context import OpContext
+from graphrt.core.hints import FileParam
+from graphrt.core.op import Params, op
+from graphrt.core.paths import Folders
+from graphrt.ops.models.builtin import TOY_MODELS
+from graphrt.ops.types import Clip, Model, UpscaleModel, Vae
 
-TOY_MODELS = ("toy-shapes", "toy-shapes-refiner")  # built in; resolve by name anywhere
 CHECKPOINT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
+UPSCALER_SUFFIXES = (".safetensors", ".pth", ".pt")
+CHECKPOINT_FILE = FileParam("name", "models/checkpoints", builtin=TOY_MODELS,
+                            suffixes=CHECKPOINT_SUFFIXES)
+UPSCALER_FILE = FileParam("name", "models/upscale_models", suffixes=UPSCALER_SUFFIXES)
 
 
 class Checkpoint(NamedTuple):
@@ -51,24 +57,24 @@ def file_identity(path: Path, hash_file: bool) -> list[Any]:
 def _checkpoint_fingerprint(p: LoadCheckpoint, folders: Folders) -> Any:
     if p.name in TOY_MODELS:
         return ["builtin", p.name]
-    return file_identity(folders.model_file("checkpoints", p.name), p.hash_file)
+    return file_identity(folders.file(CHECKPOINT_FILE.folder, p.name), p.hash_file)
 
 
-@op("model.load_checkpoint", version=1, fingerprint=_checkpoint_fingerprint)
-def load_checkpoint(p: LoadCheckpoint, *, ctx: Any = None) -> Checkpoint:
-    """Load a checkpoint: MODEL (denoiser), CLIP (text encoder) and VAE."""
+@op("model.load_checkpoint", version=2, fingerprint=_checkpoint_fingerprint,
+    files=(CHECKPOINT_FILE,), device=True)
+def load_checkpoint(p: LoadCheckpoint, *, ctx: OpContext) -> Checkpoint:
+    """Load a checkpoint: MODEL (denoiser), CLIP (text encoder) and VAE, on the run's device
+    in the run's dtype."""
     if p.name in TOY_MODELS:
-        from .toy import load_toy
+        from graphrt.ops.models.toy import load_toy
 
-        return Checkpoint(*load_toy(p.name))
-    folders = ctx.folders if ctx is not None else Folders()
-    path = folders.model_file("checkpoints", p.name)
+        return Checkpoint(*load_toy(p.name, device=ctx.device))
+    path = ctx.folders.file(CHECKPOINT_FILE.folder, p.name)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint {p.name!r} in {folders.models / 'checkpoints'}")
-    from .real import load_file  # SD 1.x / SDXL base / SDXL refiner single files
+        raise FileNotFoundError(f"no checkpoint {p.name!r} in <models>/checkpoints")
+    from graphrt.ops.models.real import load_file  # SD 1.x / SDXL base / refiner single files
 
-    device = ctx.device if ctx is not None else "cpu"
-    return Checkpoint(*load_file(path, file_identity(path, p.hash_file), device))
+    return Checkpoint(*load_file(path, ctx.device, ctx.dtype))
 
 
 class LoadUpscaler(Params):
@@ -78,13 +84,14 @@ class LoadUpscaler(Params):
 
 
 def _upscaler_fingerprint(p: LoadUpscaler, folders: Folders) -> Any:
-    return file_identity(folders.model_file("upscale_models", p.name), p.hash_file)
+    return file_identity(folders.file(UPSCALER_FILE.folder, p.name), p.hash_file)
 
 
-@op("model.load_upscaler", version=1, fingerprint=_upscaler_fingerprint)
-def load_upscaler(p: LoadUpscaler, *, ctx: Any = None) -> UpscaleModel:
-    """Load an ESRGAN-family upscale model through spandrel (pickles only with weights_only)."""
-    from .upscale import load_upscale_model
+@op("model.load_upscaler", version=2, fingerprint=_upscaler_fingerprint,
+    files=(UPSCALER_FILE,), device=True)
+def load_upscaler(p: LoadUpscaler, *, ctx: OpContext) -> UpscaleModel:
+    """Load an ESRGAN-family upscale model through spandrel (pickles only with weights_only)
+    onto the run's device."""
+    from graphrt.ops.models.upscale import load_upscale_model
 
-    folders = ctx.folders if ctx is not None else Folders()
-    return load_upscale_model(folders.model_file("upscale_models", p.name))
+    return load_upscale_model(ctx.folders.file(UPSCALER_FILE.folder, p.name), ctx.device)

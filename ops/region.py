@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graphrt import NoParams, op
-from graphrt.graph import Ref
-from graphrt.types import Mask, RegionalPrompts, Sampler
+from graphrt.core.document import Ref
+from graphrt.core.expand import Builder, ExpansionError
+from graphrt.core.op import NoParams, op
+from graphrt.ops.sample.basic import SamplerBundle
+from graphrt.ops.types import Mask, RegionalPrompts, Sampler
 
 
 @op("region.prompt", version=1)
@@ -51,43 +53,43 @@ def outside(p: NoParams, *masks: Mask) -> Mask:
 class SamplerLinks:
     """A SAMPLER bundle resolved at plan time: its links and its settings."""
 
-    model: Ref
-    positive: Ref
-    negative: Ref
+    model: Ref[Any]
+    positive: Ref[Any]
+    negative: Ref[Any]
     cfg: float
     sampler: str
     scheduler: str
     sigma_factor: float
 
 
-def _node(builder: Any, ref: Ref, wanted: tuple[str, ...], what: str) -> Any:
-    node = builder.graph.nodes.get(ref.node)
-    name = node.spec.name if node is not None else "nothing"
-    if node is None or name not in wanted:
-        raise ValueError(f"{what} must be linked from {' or '.join(wanted)} (found {name} at "
-                         f"{ref}); the macro reads its settings while planning")
-    return node
+def _ref(link: Any) -> Ref[Any]:
+    if not isinstance(link, Ref):
+        raise ExpansionError(f"{link} is not a node output")
+    return link
 
 
-def sampler_links(builder: Any, ref: Ref) -> SamplerLinks:
+def sampler_links(g: Builder, ref: Ref[Any]) -> SamplerLinks:
     """The `sample.sampler` node behind a SAMPLER link."""
-    node = _node(builder, ref, ("sample.sampler",), "a SAMPLER input")
+    node = g.upstream(ref, "sample.sampler")
     p = node.params
-    return SamplerLinks(node.inputs["model"], node.inputs["positive"], node.inputs["negative"],
-                        p.cfg, p.sampler, p.scheduler, p.sigma_factor)
+    assert isinstance(p, SamplerBundle)
+    return SamplerLinks(_ref(node.inputs["model"]), _ref(node.inputs["positive"]),
+                        _ref(node.inputs["negative"]), p.cfg, p.sampler, p.scheduler,
+                        p.sigma_factor)
 
 
-def region_links(builder: Any, ref: Ref) -> list[tuple[Ref, SamplerLinks]]:
+def region_links(g: Builder, ref: Ref[Any]) -> list[tuple[Ref[Any], SamplerLinks]]:
     """(mask link, sampler) per region behind a REGIONAL_PROMPTS link, in order."""
-    out: list[tuple[Ref, SamplerLinks]] = []
+    out: list[tuple[Ref[Any], SamplerLinks]] = []
     todo = [ref]
     while todo:  # depth-first, left to right, without recursion
-        node = _node(builder, todo.pop(), ("region.prompt", "region.combine"),
-                     "a REGIONAL_PROMPTS input")
-        if node.spec.name == "region.prompt":
-            out.append((node.inputs["mask"], sampler_links(builder, node.inputs["sampler"])))
+        node = g.upstream(todo.pop(), "region.prompt", "region.combine")
+        if node.op == "region.prompt":
+            out.append((_ref(node.inputs["mask"]), sampler_links(g, _ref(node.inputs["sampler"]))))
         else:
-            todo.extend(reversed(node.inputs.get("prompts", ())))
+            prompts = node.inputs.get("prompts", ())
+            todo.extend(reversed([_ref(r) for r in (prompts if isinstance(prompts, tuple)
+                                                    else (prompts,))]))
     if not out:
-        raise ValueError("REGIONAL_PROMPTS holds no region")
+        raise ExpansionError("REGIONAL_PROMPTS holds no region")
     return out

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import Field
 
-from graphrt import Params, op
-from graphrt.types import Clip, Conditioning
+from graphrt.core.op import Params, op
+from graphrt.ops.types import Clip, Conditioning
 
 MAX_SIZE = 16384
 
@@ -23,7 +23,7 @@ class Encode(Params):
     text: str = Field("", max_length=20_000, description="the prompt")
 
 
-@op("text.encode", version=1)
+@op("text.encode", version=2, device=True)
 def encode(p: Encode, clip: Clip) -> Conditioning:
     """Encode a prompt (CLIPTextEncode)."""
     if hasattr(clip, "encode_entry"):  # real encoders: SDXL ones add their ADM vector y
@@ -43,7 +43,7 @@ class EncodeSDXL(Params):
     target_height: int = Field(1024, ge=0, le=MAX_SIZE)
 
 
-@op("text.encode_sdxl", version=1)
+@op("text.encode_sdxl", version=2, device=True)
 def encode_sdxl(p: EncodeSDXL, clip: Clip) -> Conditioning:
     """Encode for an SDXL base model (CLIPTextEncodeSDXL): both prompts plus size ids."""
     sizes = p.model_dump(exclude={"text_g", "text_l"})
@@ -59,7 +59,7 @@ class EncodeSDXLRefiner(Params):
     height: int = Field(1024, ge=0, le=MAX_SIZE)
 
 
-@op("text.encode_sdxl_refiner", version=1)
+@op("text.encode_sdxl_refiner", version=2, device=True)
 def encode_sdxl_refiner(p: EncodeSDXLRefiner, clip: Clip) -> Conditioning:
     """Encode for an SDXL refiner (CLIPTextEncodeSDXLRefiner): prompt plus aesthetic score."""
     sizes = p.model_dump(exclude={"text"})

@@ -9,11 +9,16 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from typing import Annotated, Any
+
 from graphrt import NoParams, macro, op
-from graphrt.context import OpContext
-from graphrt.expand import Builder
-from graphrt.graph import Ref
-from graphrt.types import Float, Int, Latent, String
+from graphrt.core.context import OpContext
+from graphrt.core.document import Ref
+from graphrt.core.expand import Builder
+from graphrt.core.types import Float, Int, PortType, String
+
+TENSORS = PortType("TENSORS", "a dict holding tensors (a fake op library's own kind)")
+Tensors = Annotated[dict[str, Any], TENSORS]
 
 CALLS: Counter[str] = Counter()
 _lock = threading.Lock()
@@ -111,7 +116,7 @@ class Tensorish(BaseModel):
 
 
 @op("test.tensor")
-def tensor(p: Tensorish) -> Latent:
+def tensor(p: Tensorish) -> Tensors:
     """A LATENT-like dict holding a seeded tensor (for disk-store tests)."""
     import torch
 
@@ -121,7 +126,7 @@ def tensor(p: Tensorish) -> Latent:
 
 
 @op("test.mutate")
-def mutate(p: NoParams, a: Latent) -> Latent:
+def mutate(p: NoParams, a: Tensors) -> Tensors:
     """A badly behaved op that mutates its input (strict mode must catch it)."""
     a["samples"].add_(1.0)
     return a
@@ -134,9 +139,9 @@ class Repeat(BaseModel):
 
 
 @macro("test.repeat_add")
-def repeat_add(p: Repeat, g: Builder, a: Float) -> Float:
+def repeat_add(p: Repeat, g: Builder, a: Ref[Float]) -> Ref[Float]:
     """Adds `value` `times` times, unrolled into a chain of test.add nodes."""
-    x: Ref = a
+    x = a
     for i in range(p.times):
         x = g.add("test.add", {"value": p.value}, id=f"step{i}", a=x).out
     return x

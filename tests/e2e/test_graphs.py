@@ -35,7 +35,7 @@ def test_graph_runs_then_reruns_from_cache(path: Path, tmp_path: Path) -> None:
 def test_golden_keys() -> None:
     """Pinned keys of every graph: an unintended change in hashing, params or op versions
     fails here. After an intended change: GRAPHRT_UPDATE_GOLDEN=1 pytest tests/e2e."""
-    rt = Runtime(output_dir="/golden/output", input_dir="/golden/input")
+    rt = Runtime(output_dir="/golden/output", input_dir="/golden/input", device="cpu")
     keys = {p.stem: rt.plan(p).plan.keys for p in GRAPHS}
     if os.environ.get("GRAPHRT_UPDATE_GOLDEN"):
         GOLDEN.write_text(json.dumps(keys, indent=1, sort_keys=True) + "\n")

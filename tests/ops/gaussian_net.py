@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from graphrt.ops.diffusion.model import DiffusionModel
-from graphrt.ops.diffusion.table import sigma_table
+from graphrt.ops.kernels.model import DiffusionModel
+from graphrt.ops.kernels.table import sigma_table
 
 
 class GaussianNet:

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.toy import load_toy
+from graphrt.ops.models.toy import load_toy
 
 
 @lru_cache(maxsize=1)

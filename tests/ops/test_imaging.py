@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from graphrt.ops.imaging import (
+from graphrt.ops.kernels.imaging import (
     blend_images,
     composite_masked,
     grow_mask_exact,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from graphrt.core.meter import measure
 from gaussian_net import cond, gaussian_model
 
-from graphrt.ops.diffusion.guidance import CFGDenoiser
-from graphrt.ops.diffusion.ksampler import sample_range
-from graphrt.ops.diffusion.samplers import SAMPLERS
-from graphrt.ops.diffusion.steps import model_calls, scale_sigmas, step_range
+from graphrt.ops.kernels.guidance import CFGDenoiser
+from graphrt.ops.kernels.ksampler import sample_range
+from graphrt.ops.kernels.samplers import SAMPLERS
+from graphrt.ops.kernels.steps import model_calls, scale_sigmas, step_range
 
 POS, NEG = cond(0.5), cond(0.0)
 
@@ -54,14 +56,16 @@ def test_inputs_not_mutated_and_keys_kept() -> None:
 
 def test_empty_range_returns_input_without_model_calls() -> None:
     model, lat = gaussian_model(), _latent()
-    out = _run(model, lat, start=6)
-    assert torch.equal(out["samples"], lat["samples"]) and model.calls == 0
+    with measure() as m:
+        out = _run(model, lat, start=6)
+    assert torch.equal(out["samples"], lat["samples"]) and m["model_calls"] == 0
 
 
 def test_cfg_one_skips_uncond_and_batches_entries() -> None:
     model = gaussian_model()
-    _run(model, _latent(), cfg=1.0)
-    assert model.calls == 6  # one call per euler step, uncond skipped
+    with measure() as m:
+        _run(model, _latent(), cfg=1.0)
+    assert m["model_calls"] == 6  # one call per euler step, uncond skipped
     seen = []
     inner = model.denoise
     model.denoise = lambda x, s, c, y=None: seen.append(x.shape[0]) or inner(x, s, c, y)  # type: ignore[method-assign]
@@ -134,7 +138,8 @@ RANGES = [
 def test_model_calls_prediction_is_exact(sampler: str) -> None:
     for kw in RANGES:
         model = gaussian_model()
-        _run(model, _latent(), sampler=sampler, **kw)
+        with measure() as m:
+            _run(model, _latent(), sampler=sampler, **kw)
         args = {"steps": 6, "scheduler": "normal", **kw}
         sigmas = step_range(
             sampler,
@@ -145,13 +150,15 @@ def test_model_calls_prediction_is_exact(sampler: str) -> None:
             end=kw.get("end"),
             force_full_denoise=not kw.get("leftover_noise", False),
         )
-        assert model_calls(sampler, scale_sigmas(sigmas, kw.get("sigma_scale", 1.0))) == model.calls
+        predicted = model_calls(sampler, scale_sigmas(sigmas, kw.get("sigma_scale", 1.0)))
+        assert predicted == m["model_calls"]
 
 
 def test_dpm_adaptive_runs() -> None:
     model = gaussian_model()
-    out = _run(model, _latent(), sampler="dpm_adaptive")
-    assert torch.isfinite(out["samples"]).all() and model.calls > 0
+    with measure() as m:
+        out = _run(model, _latent(), sampler="dpm_adaptive")
+    assert torch.isfinite(out["samples"]).all() and m["model_calls"] > 0
 
 
 @pytest.mark.parametrize("sampler", ["euler_ancestral", "dpmpp_sde", "ddpm", "heun"])

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from graphrt.ops.diffusion.noise import (
+from graphrt.ops.kernels.noise import (
     BrownianNoise,
     StepNoise,
     prepare_noise,
@@ -92,7 +92,7 @@ def test_brownian_path_is_shared_by_ranges() -> None:
 
 _SCRIPT = """
 import hashlib, torch
-from graphrt.ops.diffusion.noise import prepare_noise, step_noise, BrownianNoise
+from graphrt.ops.kernels.noise import prepare_noise, step_noise, BrownianNoise
 x = torch.zeros(2, 4, 8, 8)
 parts = [prepare_noise(x, 42), prepare_noise(x, 42, [1, 0]), step_noise(x, 42, "ancestral", 3),
          BrownianNoise(x, [14.6, 2.0, 0.03, 0.0], 42)(2.0, 0.03)]

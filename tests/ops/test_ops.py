@@ -8,13 +8,13 @@ import torch
 from PIL import Image
 
 from graphrt import InvalidGraph, Runtime
-from graphrt.context import OpContext
+from graphrt.core.context import OpContext
 from graphrt.ops import cond, image, latent, mask
-from graphrt.paths import Folders
+from graphrt.core.paths import Folders
 
 
 def test_latent_empty_and_composite() -> None:
-    z = latent.empty(latent.Empty(width=64, height=32, batch=2))
+    z = latent.empty(latent.Empty(width=64, height=32, batch=2), ctx=OpContext.detached())
     assert z["samples"].shape == (2, 4, 4, 8) and not z["samples"].any()
     src = {"samples": torch.ones(2, 4, 4, 8)}
     full = latent.composite_masked(latent.CompositeMasked(), z, src, torch.ones(32, 64))
@@ -46,7 +46,7 @@ def test_set_mask_keeps_entries_unshared() -> None:
 
 
 def test_save_numbers_files_and_embeds_the_graph(tmp_path: Path) -> None:
-    ctx = OpContext(folders=Folders(output=tmp_path), document={"graph": {"nodes": {}}})
+    ctx = OpContext.detached(folders=Folders(output=tmp_path), document={"graph": {"nodes": {}}})
     imgs = torch.rand(2, 16, 16, 3)
     first = image.save(image.Save(prefix="sub/pic"), imgs, ctx=ctx).images
     second = image.save(image.Save(prefix="sub/pic"), imgs[:1], ctx=ctx).images

@@ -14,7 +14,7 @@ import k_diffusion.sampling as ks
 import pytest
 import torch
 
-from graphrt.ops.toy import load_toy
+from graphrt.ops.models.toy import load_toy
 
 SAMPLERS = {
     "euler": ks.sample_euler,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import beta as beta_dist
 
-from graphrt.ops.diffusion.schedules import (
+from graphrt.ops.kernels.schedules import (
     DISCARD_PENULTIMATE,
     SCHEDULERS,
     calculate_sigmas,
@@ -125,7 +125,7 @@ def test_pure_python(module: str) -> None:
     import ast
     import importlib
 
-    mod = importlib.import_module(f"graphrt.ops.diffusion.{module}")
+    mod = importlib.import_module(f"graphrt.ops.kernels.{module}")
     tree = ast.parse(Path(str(mod.__file__)).read_text(encoding="utf-8"))
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     names = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]

@@ -10,8 +10,8 @@ import pytest
 import torch
 from gaussian_net import cond, gaussian_model
 
-from graphrt.ops.diffusion.ksampler import sample_range
-from graphrt.ops.diffusion.samplers import MULTISTEP, RANGE_DEPENDENT, SAMPLERS, SPLIT_INVARIANT
+from graphrt.ops.kernels.ksampler import sample_range
+from graphrt.ops.kernels.samplers import MULTISTEP, RANGE_DEPENDENT, SAMPLERS, SPLIT_INVARIANT
 
 KW = {"seed": 11, "steps": 6, "cfg": 2.5, "scheduler": "karras"}
 POS, NEG = cond(0.5), cond(0.0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graphrt.ops.diffusion.schedules import calculate_sigmas
-from graphrt.ops.diffusion.steps import (
+from graphrt.ops.kernels.schedules import calculate_sigmas
+from graphrt.ops.kernels.steps import (
     MAX_TOTAL_STEPS,
     ancestral_down_is_zero,
     model_calls,

@@ -8,10 +8,10 @@ import k_diffusion.sampling as ks
 import pytest
 import torch
 
-from graphrt.ops.diffusion.table import t_to_sigma
-from graphrt.ops.toy import TOY_MODELS, ToyObject, load_toy, parse_prompt
-from graphrt.ops.toy.clip import read_context
-from graphrt.ops.toy.unet import placements, posterior_mean
+from graphrt.ops.kernels.table import t_to_sigma
+from graphrt.ops.models.toy import TOY_MODELS, ToyObject, load_toy, parse_prompt
+from graphrt.ops.models.toy.clip import read_context
+from graphrt.ops.models.toy.unet import placements, posterior_mean
 
 CPU = torch.device("cpu")
 

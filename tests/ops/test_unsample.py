@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from graphrt.core.meter import measure
 from gaussian_net import cond, gaussian_model
 
-from graphrt.ops.diffusion.ksampler import sample_range
-from graphrt.ops.diffusion.samplers import STOCHASTIC
-from graphrt.ops.diffusion.schedules import calculate_sigmas
-from graphrt.ops.diffusion.unsample import unsample, unsample_sigmas
+from graphrt.ops.kernels.ksampler import sample_range
+from graphrt.ops.kernels.samplers import STOCHASTIC
+from graphrt.ops.kernels.schedules import calculate_sigmas
+from graphrt.ops.kernels.unsample import unsample, unsample_sigmas
 
 POS, NEG = cond(0.5), cond(0.0)
 
@@ -69,7 +71,7 @@ def test_masked_out_area_stays_and_normalize() -> None:
 @pytest.mark.parametrize("sampler", sorted(STOCHASTIC))
 def test_stochastic_samplers_rejected(sampler: str) -> None:
     model = gaussian_model()
-    with pytest.raises(ValueError, match="stochastic"):
+    with measure() as m, pytest.raises(ValueError, match="stochastic"):
         unsample(
             model,
             _data_latent(model),
@@ -82,4 +84,4 @@ def test_stochastic_samplers_rejected(sampler: str) -> None:
             scheduler="normal",
             normalize=False,
         )
-    assert model.calls == 0
+    assert m["model_calls"] == 0

@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from graphrt import Runtime
-from ops.real import clear_cache
 from tests.real.conftest import TinyModels
 from tests.real.tiny import FILES
 
@@ -67,7 +66,6 @@ def _run(tiny_models: TinyModels, tmp_path: Path, small_input: Path, doc: dict,
 def test_graph_runs_on_tiny_real_checkpoints(path: Path, tmp_path: Path, small_input: Path,
                                              tiny_models: TinyModels,
                                              no_network: list[object]) -> None:
-    clear_cache()
     doc = json.loads(path.read_text())
     args = real_args(doc)
     assert any(a in args for a in CHECKPOINT_ARGS), "graph selects no checkpoint by arg"

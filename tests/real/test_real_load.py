@@ -10,9 +10,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from graphrt import Runtime
-from ops.real import UnknownLayout, clear_cache, detect_family
-from ops.real import load_file as load_real
-from ops.real.configs import KNOWN, derive
+from graphrt.ops.models.real import UnknownLayout, detect_family
+from graphrt.ops.models.real import load_file as load_real
+from graphrt.ops.models.real.configs import KNOWN, derive
 from tests.real.conftest import TinyModels
 from tests.real.tiny import FILES, make_modules, to_original
 
@@ -26,7 +26,6 @@ def _load_graph(name: str) -> dict:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_round_trip_every_tensor_equal(tiny_models: TinyModels, family: str) -> None:
-    clear_cache()
     out = Runtime(models_dir=tiny_models.models_dir, device="cpu").run(
         _load_graph(FILES[family])).outputs
     loaded = {"unet": out["model"].net.unet, "vae": out["vae"].vae,
@@ -79,7 +78,7 @@ def test_missing_or_renamed_key_is_named(tmp_path: Path, tiny_models: TinyModels
                                          edit: dict, named: list[str]) -> None:
     path = _broken(tmp_path, tiny_models, family, edit)
     with pytest.raises(ValueError) as err:
-        load_real(path, ["test", str(edit)])
+        load_real(path)
     for key in named:
         assert repr(key) in str(err.value), str(err.value)
 
@@ -87,7 +86,7 @@ def test_missing_or_renamed_key_is_named(tmp_path: Path, tiny_models: TinyModels
 def test_pickles_load_with_weights_only(tmp_path: Path, tiny_models: TinyModels) -> None:
     state = load_file(tiny_models.path("sd1"))
     torch.save({"state_dict": state}, tmp_path / "tiny.ckpt")
-    model, _clip, _vae = load_real(tmp_path / "tiny.ckpt", ["ckpt"])
+    model, _clip, _vae = load_real(tmp_path / "tiny.ckpt")
     want = tiny_models.tiny["sd1"].modules["unet"].state_dict()
     got = model.net.unet.state_dict()
     assert all(torch.equal(want[k], got[k]) for k in want)

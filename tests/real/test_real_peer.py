@@ -21,9 +21,8 @@ import pytest
 import torch
 
 from graphrt import Runtime
-from ops.diffusion.noise import prepare_noise
-from ops.real import clear_cache
-from ops.real.tokenizer import NUM_MERGES, shared, vocab_path
+from graphrt.ops.kernels.noise import prepare_noise
+from graphrt.ops.models.real.tokenizer import NUM_MERGES, shared, vocab_path
 from tests.real.conftest import TinyModels
 from tests.real.tiny import FILES
 
@@ -109,7 +108,6 @@ def diffusers_ensemble(tiny_models: TinyModels) -> tuple[torch.Tensor, torch.Ten
 
 @pytest.mark.filterwarnings("ignore")
 def test_split_sampler_equals_diffusers_ensemble_of_experts(tiny_models: TinyModels) -> None:
-    clear_cache()
     ours = Runtime(models_dir=tiny_models.models_dir, device="cpu").run(graph()).outputs
     mid, out = diffusers_ensemble(tiny_models)
     k = 0.13025

@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from ops.real.tokenizer import BOS, EOS, shared
+from graphrt.ops.models.real.tokenizer import BOS, EOS, shared
 
 PROMPTS = [
     "a photo of a cat, 4k!!",

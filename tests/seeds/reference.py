@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.diffusion.ksampler import run_sigmas, sample_range
-from graphrt.ops.diffusion.schedules import sampler_sigmas
-from graphrt.ops.imaging import blend_images, composite_masked, grow_mask_impact, scale_image
+from graphrt.ops.kernels.ksampler import run_sigmas, sample_range
+from graphrt.ops.kernels.schedules import sampler_sigmas
+from graphrt.ops.kernels.imaging import blend_images, composite_masked, grow_mask_impact, scale_image
 
 Latent = dict[str, Any]
 SP = {"dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde",

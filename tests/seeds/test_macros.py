@@ -79,9 +79,9 @@ I2I_CASES = [
 def test_img2img_equals_reference(params: dict[str, Any], with_model: bool,
                                   models_dir: Path) -> None:
     from graphrt.ops.image import input_path
-    from graphrt.ops.imaging import read_png, scale_image
-    from graphrt.ops.upscale import load_upscale_model, upscale_tiled
-    from graphrt.paths import Folders
+    from graphrt.ops.kernels.imaging import read_png, scale_image
+    from graphrt.ops.models.upscale import load_upscale_model, upscale_tiled
+    from graphrt.core.paths import Folders
 
     graph = tg.img2img_graph(params, "a green triangle on the right",
                              "tiny.safetensors" if with_model else None)
@@ -157,7 +157,7 @@ def test_legacy_stops_one_sigma_short_and_fixed_does_not() -> None:
 
 
 def test_start_past_end_is_a_validation_error() -> None:
-    from graphrt.errors import InvalidGraph
+    from graphrt.core.errors import InvalidGraph
 
     with pytest.raises(InvalidGraph, match="start"):
         Runtime(device="cpu").plan(tg.regional_graph({"steps": 6, "start": 5, "end": 3}))

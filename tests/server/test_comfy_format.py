@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from graphrt import InvalidGraph, Runtime, load_graph
-from graphrt.formats import to_native
-from graphrt.formats.comfy import native_field_to_comfy
-from graphrt.formats.comfy_nodes import CLASSES
+from graphrt.compat.formats import to_native
+from graphrt.compat.comfy.translate import native_field_to_comfy
+from graphrt.compat.comfy.classes import CLASSES
 
 from .workflows import TXT2IMG
 
@@ -54,7 +54,7 @@ def test_txt2img_translates_with_ids_links_and_names() -> None:
 
 
 def test_translation_does_not_import_torch() -> None:
-    code = ("import sys, json; from graphrt.formats import to_native; "
+    code = ("import sys, json; from graphrt.compat.formats import to_native; "
             f"d, i = to_native({TXT2IMG!r}); assert d and not i; "
             "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)

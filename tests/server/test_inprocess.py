@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from graphrt.formats.comfy_nodes import CLASSES
-from graphrt.server.app import create_app
-from graphrt.server.config import Limits, ServerConfig
+from graphrt.compat.comfy.classes import CLASSES
+from graphrt.fronts.server.app import create_app
+from graphrt.fronts.server.config import Limits, ServerConfig
 
 from .live import ROOT
 from .workflows import txt2img
@@ -130,12 +130,12 @@ def test_serving_imports_no_torch_until_a_prompt_runs(tmp_path: Path) -> None:
     code = f"""
 import sys, json
 from starlette.testclient import TestClient
-from graphrt.cli import _parser
-from graphrt.server.cli import config_from
+from graphrt.fronts.cli import _parser
+from graphrt.fronts.server.cli import config_from
 sys.path.insert(0, {str(ROOT / "tests")!r})
 from server.workflows import txt2img
 ns = _parser().parse_args(["serve", "--state-dir", {str(tmp_path / "s")!r}])
-from graphrt.server.app import create_app
+from graphrt.fronts.server.app import create_app
 client = TestClient(create_app(config_from(ns)))
 assert client.get("/object_info").status_code == 200
 assert client.get("/system_stats").status_code == 200

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from graphrt.server.queue import PromptQueue, QueueFull
+from graphrt.fronts.server.queue import PromptQueue, QueueFull
 
 
 def test_fifo_claim_and_finish(tmp_path: Path) -> None:

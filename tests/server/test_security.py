@@ -11,8 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from graphrt.server.app import create_app
-from graphrt.server.config import Limits, ServerConfig
+from graphrt.fronts.server.app import create_app
+from graphrt.fronts.server.config import Limits, ServerConfig
 
 from .workflows import txt2img
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from graphrt import load_graph
-from graphrt.server.app import create_app
-from graphrt.server.config import ServerConfig
+from graphrt.fronts.server.app import create_app
+from graphrt.fronts.server.config import ServerConfig
 
 from .workflows import TXT2IMG
 

@@ -12,7 +12,7 @@ def graphrt(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]
 
 
 def test_import_and_validate_do_not_import_torch(tmp_path: Path) -> None:
-    probe = ("import sys, graphrt; from graphrt.cli import main; "
+    probe = ("import sys, graphrt; from graphrt.fronts.cli import main; "
              "rc = main(sys.argv[1:]); "
              "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
              "('torch', 'k_diffusion', 'diffusers', 'transformers', 'spandrel')); "
@@ -55,7 +55,7 @@ def test_cache_stats_and_clear(tmp_path: Path) -> None:
 
 def test_progress_printer_draws_a_bar_per_sampling_node(capsys) -> None:
     from graphrt import Registry, Runtime
-    from graphrt.progress import ProgressPrinter
+    from graphrt.fronts.progress import ProgressPrinter
     from tests.fakeops import FAKE_OPS
 
     doc = {"nodes": {"a": {"op": "test.const"},

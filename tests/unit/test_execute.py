@@ -4,7 +4,7 @@ import time
 import pytest
 
 from graphrt import Registry, Runtime
-from graphrt import events as ev
+from graphrt.core import events as ev
 from tests.fakeops import CALLS, FAKE_OPS
 
 REG = Registry(FAKE_OPS)

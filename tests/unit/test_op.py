@@ -4,9 +4,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from graphrt import NoParams, op
-from graphrt.errors import OpDefinitionError
-from graphrt.op import spec_of
-from graphrt.types import FLOAT, Float, Latent
+from graphrt.core.errors import OpDefinitionError
+from graphrt.core.op import spec_of
+from graphrt.core.types import FLOAT, Float
+from tests.fakeops import Tensors as Latent
 
 
 class Frozen(BaseModel):
@@ -30,7 +31,7 @@ def test_spec_from_signature() -> None:
     spec = spec_of(f)
     assert spec.name == "fam.verb" and spec.version == 3
     assert [(p.name, p.type.name, p.optional, p.variadic) for p in spec.inputs] == [
-        ("x", "FLOAT", False, False), ("y", "LATENT", True, False), ("rest", "FLOAT", True, True)]
+        ("x", "FLOAT", False, False), ("y", "TENSORS", True, False), ("rest", "FLOAT", True, True)]
     assert [p.name for p in spec.outputs] == ["a", "b"]
     assert spec.outputs_of(Two(2.0, {"s": 1})) == {"a": 2.0, "b": {"s": 1}}
 
@@ -76,6 +77,6 @@ def test_unknown_keyword_only_and_version() -> None:
 
 
 def test_int_feeds_float_but_not_the_reverse() -> None:
-    from graphrt.types import INT
+    from graphrt.core.types import INT
 
     assert FLOAT.accepts(INT) and not INT.accepts(FLOAT)

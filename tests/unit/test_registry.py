@@ -1,9 +1,9 @@
 import pytest
 
 from graphrt import Registry, op
-from graphrt.errors import OpDefinitionError
-from graphrt.registry import default_registry
-from graphrt.types import Float
+from graphrt.core.errors import OpDefinitionError
+from graphrt.library import default_registry
+from graphrt.core.types import Float
 from tests.fakeops import FAKE_OPS, Value, const
 
 
@@ -36,14 +36,16 @@ def test_plugin_packs_come_from_entry_points(monkeypatch) -> None:
     """A pack published under the `graphrt.ops` group joins the default registry."""
     from importlib.metadata import EntryPoint
 
-    import graphrt.registry as registry
+    import graphrt.core.registry as registry
+    import graphrt.library as library
 
     fake = EntryPoint(name="fakes", value="tests.fakeops:FAKE_OPS", group="graphrt.ops")
     monkeypatch.setattr(registry, "entry_points", lambda group: [fake])
-    registry.default_registry.cache_clear()
+    monkeypatch.setattr(library, "entry_points", lambda group: [fake])
+    library.default_registry.cache_clear()
     try:
-        reg = registry.default_registry()
+        reg = library.default_registry()
         assert "test.const" in reg and "sample.steps" in reg
         assert "test.const" in Registry.from_entry_points()
     finally:
-        registry.default_registry.cache_clear()
+        library.default_registry.cache_clear()

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from graphrt import Runtime
-from graphrt import events as ev
-from graphrt.errors import CorruptEntry, NotSerializable
-from graphrt.store import DiskStore, MemoryStore, codec
+from graphrt.core import events as ev
+from graphrt.core.errors import CorruptEntry, NotSerializable
+from graphrt.core.store import DiskStore, MemoryStore, codec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +103,7 @@ def test_two_processes_share_the_disk_cache_and_corruption_recomputes(tmp_path: 
 
 
 def test_unserializable_values_stay_in_memory(tmp_path: Path) -> None:
-    from graphrt.store import TieredStore
+    from graphrt.core.store import TieredStore
 
     tiered = TieredStore(MemoryStore(), DiskStore(tmp_path))
     tiered.put("k" * 32, {"out": object()})

@@ -3,7 +3,7 @@
 import pytest
 
 from graphrt import InvalidGraph, Registry, Runtime
-from graphrt.subgraph import graph_op
+from graphrt.core.subgraph import graph_op
 from tests.fakeops import FAKE_OPS
 
 PLUS_K = {
@@ -49,7 +49,7 @@ def test_subgraph_params_are_validated_like_any_op() -> None:
     with pytest.raises(InvalidGraph) as err:
         Runtime(registry=registry()).run(outer("many"))  # type: ignore[arg-type]
     issue = err.value.issues[0]
-    assert (issue.code, issue.node, issue.field) == ("invalid_param", "s", "params.k")
+    assert (issue.code, issue.node, issue.field) == ("param_wrong_type", "s", "params.k")
 
 
 def test_graph_with_inputs_cannot_run_on_its_own() -> None:

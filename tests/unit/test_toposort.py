@@ -2,7 +2,7 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphrt.toposort import topological_order
+from graphrt.core.toposort import topological_order
 
 
 @settings(max_examples=200, deadline=None)

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from graphrt import InvalidGraph, Registry, Runtime, load_graph
-from graphrt.validate import check
+from graphrt.core.validate import check
 from tests.fakeops import FAKE_OPS
 
 REG = Registry(FAKE_OPS)
@@ -42,7 +42,7 @@ def test_all_mistakes_reported_at_once_with_node_and_field() -> None:
     found = {(i.code, i.node, i.field) for i in issues}
     assert ("unknown_op", "a", "op") in found
     assert ("unknown_node", "b", "in.a") in found
-    assert ("invalid_param", "c", "params.value") in found
+    assert ("param_above_max", "c", "params.value") in found
     assert ("type_mismatch", "c", "in.a") in found
     assert ("missing_input", "d", "in.a") in found
     assert ("unknown_port", "e", "in.zzz") in found
@@ -50,7 +50,7 @@ def test_all_mistakes_reported_at_once_with_node_and_field() -> None:
                for i in issues)
     mismatch = next(i for i in issues if i.code == "type_mismatch")
     assert (mismatch.expected, mismatch.found) == ("FLOAT", "STRING")
-    rng = next(i for i in issues if i.code == "invalid_param")
+    rng = next(i for i in issues if i.code == "param_above_max")
     assert rng.expected == "<= 1000000000.0" and rng.found == "1000000000000.0"
 
 
@@ -75,7 +75,7 @@ def test_cli_validate_json_lists_all_errors_exit_2(tmp_path) -> None:
     assert report["valid"] is False
     got = {(i["code"], i["node"], i["field"]) for i in report["issues"]}
     assert ("unknown_op", "ckpt", "op") in got
-    assert ("invalid_param", "lat", "params.width") in got
+    assert ("invalid_param", "lat", "params.width") in got  # -5: not a multiple of 8
     assert ("unknown_node", "enc", "in.clip") in got
     assert ("missing_input", "mask", "in.mask") in got
     assert ("type_mismatch", "inv", "in.mask") in got

@@ -4,9 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphrt import InvalidGraph, Registry, load_graph
-from graphrt.expand import expand
-from graphrt.plan import make_plan
-from graphrt.validate import validate
+from graphrt.core.expand import expand
+from graphrt.core.plan import make_plan
+from graphrt.core.validate import validate
 from tests.fakeops import FAKE_OPS
 
 REG = Registry(FAKE_OPS)

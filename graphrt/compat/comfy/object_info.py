@@ -1,0 +1,86 @@
+"""GET /object_info: the supported ComfyUI classes in ComfyUI's shape.
+
+Built from the class table (graphrt.compat.comfy.classes) and each op's params schema, so
+ranges and enum values are the ones validation enforces. A widget that feeds a file param
+an op declares (`FileParam`) lists the op's built-in names and the files of its folder, read
+when asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from graphrt.compat.comfy.classes import CLASSES, REQUIRED, In, NodeClass
+from graphrt.core.hints import FileParam
+from graphrt.core.op import OpSpec
+from graphrt.core.paths import Folders
+from graphrt.core.registry import Registry
+
+
+def list_files(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """Names of the files under `folder` (relative, '/'-separated), sorted; every file when
+    `suffixes` is empty."""
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder)).replace("\\", "/") for p in folder.rglob("*")
+                  if p.is_file() and (not suffixes or p.suffix.lower() in suffixes))
+
+
+def file_choices(fp: FileParam, folders: Folders) -> list[str]:
+    """The names a file param accepts: the op's built-in ones, then its folder's files."""
+    try:
+        folder = folders.folder(fp.folder)
+    except ValueError:
+        return list(fp.builtin)
+    return list(dict.fromkeys([*fp.builtin, *list_files(folder, fp.suffixes)]))
+
+
+def _file_options(spec: OpSpec | None, param: str, folders: Folders) -> list[str] | None:
+    fp = next((f for f in spec.files if f.param == param), None) if spec else None
+    return None if fp is None or fp.folder == "output" else file_choices(fp, folders)
+
+
+def _input(op: OpSpec | None, spec: In, props: dict[str, Any], folders: Folders) -> list[Any]:
+    if spec.is_link:
+        return [spec.type]
+    prop = props.get(spec.to, {})
+    default = spec.default if spec.default is not REQUIRED else prop.get("default")
+    opts: dict[str, Any] = {**spec.extra}
+    if default is not None:
+        opts["default"] = default
+    if spec.type == "COMBO":
+        options = list(spec.options) or prop.get("enum") or _file_options(op, spec.to, folders)
+        return [options or [], opts]
+    for key, name in (("minimum", "min"), ("maximum", "max"), ("multipleOf", "step")):
+        if key in prop:
+            opts[name] = prop[key]
+    if spec.type == "FLOAT":
+        opts.setdefault("step", 0.01)
+    return [spec.type, opts]
+
+
+def class_info(name: str, cls: NodeClass, registry: Registry, folders: Folders) -> dict[str, Any]:
+    spec = registry.get(cls.op)
+    props = spec.params.model_json_schema().get("properties", {}) if spec else {}
+    required: dict[str, Any] = {}
+    optional: dict[str, Any] = {}
+    for item in cls.inputs:
+        (optional if item.optional else required)[item.name] = _input(spec, item, props,
+                                                                      folders)
+    return {
+        "input": {"required": required, "optional": optional},
+        "input_order": {"required": list(required), "optional": list(optional)},
+        "output": [t for t, _ in cls.outputs], "output_is_list": [False] * len(cls.outputs),
+        "output_name": [t for t, _ in cls.outputs], "name": name,
+        "display_name": cls.display_name or name,
+        "description": spec.description if spec else "", "python_module": "graphrt",
+        "category": cls.category, "output_node": bool(spec and spec.is_output),
+        "graphrt_op": cls.op,
+    }
+
+
+def object_info(registry: Registry, folders: Folders, only: str | None = None) -> dict[str, Any]:
+    names = [only] if only is not None else list(CLASSES)
+    return {n: class_info(n, CLASSES[n], registry, folders) for n in names
+            if n in CLASSES and registry.get(CLASSES[n].op) is not None}

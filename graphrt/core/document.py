@@ -1,0 +1,248 @@
+"""The graph document (format "graphrt/1"): pydantic models, links, and loading.
+
+    {"format": "graphrt/1", "description": "...",
+     "args":    {"seed": {"type": "int", "default": 0}},
+     "inputs":  {"x": {"type": "FLOAT"}},                   # only for graphs used as ops
+     "nodes":   {"load": {"op": "demo.load", "params": {"name": "a"}},
+                 "use":  {"op": "demo.use", "in": {"x": "load.out"},
+                          "params": {"text": {"arg": "prompt"}}}},
+     "outputs": {"result": "use.out"}}
+
+`in` holds only links: "node.port", or "$name" for a declared graph input (a list of links
+for a variadic port). `params` holds only literals or {"arg": NAME}. Loading collects every
+structural problem as an `Issue` instead of stopping at the first.
+
+Other document formats plug in as `DocumentFormat`s handed to `load_graph` by the host (the
+front ends pass graphrt's compatibility formats); the core reads native JSON only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from .errors import Code, InvalidGraph, Issue, show
+
+FORMAT: Literal["graphrt/1"] = "graphrt/1"
+NODE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+PORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ARG_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool,
+                              "json": object}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, order=True)
+class Ref(Generic[T]):
+    """A link to output `port` of node `node`; `Ref[Latent]` types a macro's ports."""
+
+    node: str
+    port: str
+
+    def __str__(self) -> str:
+        return f"{self.node}.{self.port}"
+
+
+@dataclass(frozen=True, order=True)
+class InputRef:
+    """A link to the graph input `name` (in graphs used as ops)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"${self.name}"
+
+
+Link = Ref[Any] | InputRef
+
+
+def parse_ref(text: Any) -> Link | None:
+    """Parse "node.port" or "$input"; None if `text` is not a well-formed link."""
+    if not isinstance(text, str):
+        return None
+    if text.startswith("$"):
+        return InputRef(text[1:]) if PORT_RE.match(text[1:]) else None
+    node, dot, port = text.rpartition(".")
+    if not dot or not NODE_ID_RE.match(node) or not PORT_RE.match(port):
+        return None
+    return Ref(node, port)
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArgSpec(_Doc):
+    """A graph-level argument, referenced from params as {"arg": NAME}."""
+
+    type: Literal["int", "float", "str", "bool", "json"] = "json"
+    default: Any = None
+    required: bool = False
+    description: str = ""
+
+
+class InputSpec(_Doc):
+    """A graph input port (graphs with inputs are used as ops inside other graphs)."""
+
+    type: str
+    optional: bool = False
+    description: str = ""
+
+
+class NodeDoc(_Doc):
+    """One node: its op, its links (`in`) and its literal params."""
+
+    op: str = Field(min_length=1)
+    in_: dict[str, str | list[str]] = Field(default_factory=dict, alias="in")
+    params: dict[str, Any] = Field(default_factory=dict)
+    title: str = ""
+
+
+class GraphDoc(_Doc):
+    """A whole document, structurally valid (semantics are checked by `validate`)."""
+
+    format: Literal["graphrt/1"] = FORMAT
+    description: str = ""
+    args: dict[str, ArgSpec] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    nodes: dict[str, NodeDoc]
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+    def dump(self) -> dict[str, Any]:
+        """The document as JSON-ready data (what a saving op embeds)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+class DocumentFormat(Protocol):
+    """A foreign document format: recognised in raw bytes or parsed JSON, made native."""
+
+    name: str
+
+    def sniff(self, raw: bytes) -> bool:
+        """True when `raw` (a file's bytes) is this format's container (e.g. a PNG)."""
+
+    def unpack(self, raw: bytes) -> tuple[dict[str, Any] | None, list[Issue]]:
+        """The JSON document inside a container."""
+
+    def detect(self, data: dict[str, Any]) -> bool:
+        """True when parsed JSON `data` is in this format."""
+
+    def translate(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]:
+        """Native document data for `data`, or None with the issues that block it."""
+
+
+def is_native(data: dict[str, Any]) -> bool:
+    return "nodes" in data or "format" in data
+
+
+def read_document(source: str | Path | dict[str, Any],
+                  formats: Sequence[DocumentFormat] = ()) -> tuple[dict[str, Any] | None,
+                                                                   list[Issue]]:
+    """Raw JSON data from a path (a JSON file or a container a format unpacks), a JSON
+    string, or a dict."""
+    if isinstance(source, dict):
+        return source, []
+    text = str(source)
+    if isinstance(source, Path) or not text.lstrip().startswith("{"):
+        try:
+            raw = Path(source).read_bytes()
+            for fmt in formats:
+                if fmt.sniff(raw):
+                    return fmt.unpack(raw)
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, [Issue(code=Code.UNREADABLE, message=f"cannot read {source}: {exc}")]
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return None, [Issue(code=Code.INVALID_JSON, message=f"not valid JSON: {exc}")]
+    if not isinstance(data, dict):
+        return None, [Issue(code=Code.INVALID_DOCUMENT, message="a graph document is a JSON "
+                            "object", expected="object", found=type(data).__name__)]
+    return data, []
+
+
+def to_native(data: dict[str, Any], formats: Sequence[DocumentFormat] = ()
+              ) -> tuple[dict[str, Any] | None, list[Issue]]:
+    """`data` in the native format: as it is, or translated by the first format that
+    recognises it."""
+    if is_native(data):
+        return data, []
+    for fmt in formats:
+        if fmt.detect(data):
+            return fmt.translate(data)
+    return data, []
+
+
+def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
+    """Build a GraphDoc, collecting every structural issue. Broken nodes are left out (their
+    ids are listed in the issues) so that the rest can still be checked."""
+    issues: list[Issue] = []
+    nodes_raw = data.get("nodes")
+    if not isinstance(nodes_raw, dict):
+        issues.append(Issue(code=Code.INVALID_DOCUMENT, field="nodes",
+                            message="'nodes' must be an object of node id → node",
+                            expected="object", found=show(nodes_raw)))
+        nodes_raw = {}
+    good: dict[str, NodeDoc] = {}
+    for node_id, raw in nodes_raw.items():
+        if not NODE_ID_RE.match(str(node_id)):
+            issues.append(Issue(code=Code.INVALID_NODE_ID, node=str(node_id), message=(
+                "node ids use letters, digits, '_' and '-' (not starting with '-')"),
+                expected="[A-Za-z0-9_][A-Za-z0-9_-]*", found=show(node_id)))
+            continue
+        try:
+            good[node_id] = NodeDoc.model_validate(raw)
+        except PydanticError as exc:
+            issues.extend(_pydantic_issues(exc, node=node_id))
+    rest = {k: v for k, v in data.items() if k != "nodes"}
+    try:
+        doc = GraphDoc.model_validate({**rest, "nodes": {}})
+    except PydanticError as exc:
+        issues.extend(_pydantic_issues(exc, node=None))
+        return None, issues
+    return doc.model_copy(update={"nodes": good}), issues
+
+
+def load_graph(source: str | Path | dict[str, Any] | GraphDoc,
+               formats: Sequence[DocumentFormat] = ()) -> GraphDoc:
+    """Load a document (path, JSON text or dict) in the native format or one of `formats`.
+
+    Raises `InvalidGraph` with every structural issue. Semantic checks (ops, links, types,
+    params, cycles) happen in `graphrt.core.validate`.
+    """
+    if isinstance(source, GraphDoc):
+        return source
+    data, issues = read_document(source, formats)
+    if data is not None and not issues:
+        data, issues = to_native(data, formats)
+    if data is None or issues:
+        raise InvalidGraph(issues)
+    doc, issues = parse_document(data)
+    if doc is None or issues:
+        raise InvalidGraph(issues)
+    return doc
+
+
+def _pydantic_issues(exc: PydanticError, *, node: str | None) -> list[Issue]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        out.append(Issue(code=Code.INVALID_DOCUMENT if node is None else Code.INVALID_NODE,
+                         node=node, field=loc or None, message=err.get("msg", "invalid"),
+                         expected=_expected(err), found=show(err.get("input"))))
+    return out
+
+
+def _expected(err: Any) -> str | None:
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        return str(ctx["expected"])
+    kind = str(err.get("type", ""))
+    return kind.replace("_type", "").replace("_parsing", "") or None

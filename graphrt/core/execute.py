@@ -1,0 +1,255 @@
+"""Execution: walk a plan, take what the cache has, run the rest, store, report.
+
+Only nodes that the requested outputs need are touched: a cached node whose consumers are
+all cached is never even loaded. A failing node fails only its dependents; independent
+branches finish and are cached. An interrupt stops the run at the next progress tick or
+between nodes; what finished stays cached. A cache entry that turns out corrupt (or was
+evicted) is recomputed from its inputs, using an explicit stack (no recursion).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import events as ev
+from . import meter
+from .context import OpContext
+from .document import Ref
+from .errors import Cancelled, CorruptEntry
+from .paths import Folders
+from .plan import Plan, Status, decide
+from .store import MISSING, Store
+from .values import content_digest, to_device
+
+
+@dataclass
+class RunResult:
+    """What a run produced and did."""
+
+    run_id: str
+    outputs: dict[str, Any]
+    executed: list[str]
+    cached: list[str]
+    failed: dict[str, dict[str, str]]
+    blocked: dict[str, str]
+    interrupted: bool
+    stats: dict[str, Any]
+    statuses: dict[str, Status] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.blocked and not self.interrupted
+
+
+class _NodeFailed(Exception):
+    pass
+
+
+class Execution:
+    """One run of one plan against one store.
+
+    State, field by field:
+    - `live`: node id → its outputs ({port: value}) while some pending consumer needs them;
+      a node's entry is dropped once its last consumer in this run has executed (requested
+      outputs are kept to the end).
+    - `tried_load`: nodes whose cache entry was looked up already (each is looked up once;
+      a miss or a corrupt entry means recompute).
+    - `executed`: nodes run in this run, in order; `failed`: node → {op, message,
+      error_type}; `blocked`: node → the failed node upstream that kept it from running.
+    - `model_calls`: model evaluations counted by the executor's meter over executed nodes.
+    The run's device, dtype and folders come from the plan and the runtime; ops read them
+    from the `OpContext` the executor injects."""
+
+    def __init__(self, plan: Plan, store: Store, folders: Folders, sink: ev.Sink,
+                 interrupt: threading.Event, document: dict[str, Any] | None = None,
+                 *, strict: bool = False) -> None:
+        self.plan, self.store, self.folders, self.sink = plan, store, folders, sink
+        self.interrupt, self.document, self.strict = interrupt, document, strict
+        self.run_id = uuid.uuid4().hex
+        self.live: dict[str, dict[str, Any]] = {}
+        self.tried_load: set[str] = set()
+        self.executed: list[str] = []
+        self.failed: dict[str, dict[str, str]] = {}
+        self.blocked: dict[str, str] = {}
+        self.model_calls = 0
+
+    def emit(self, event: ev.Event) -> None:
+        self.sink(event)
+
+    def run(self) -> RunResult:
+        start = time.perf_counter()
+        plan = self.plan
+        statuses = decide(plan, self.store)
+        todo = [n for n in plan.order if statuses[n] == "execute"]
+        cached = [n for n in plan.order if statuses[n] == "cached"]
+        predicted = _sum_or_none(plan.model_calls(n) for n in todo)
+        self.emit(ev.RunStarted(self.run_id, len(plan.order), todo, cached, predicted))
+        for n in cached:
+            self.emit(ev.NodeCached(self.run_id, n, plan.node(n).spec.name, plan.keys[n]))
+        remaining = {n: 0 for n in plan.order}
+        for n in todo:
+            for u in plan.upstream(n):
+                remaining[u] += 1
+        keep = {ref.node for ref in plan.outputs.values()}
+        interrupted = False
+        try:
+            for n in todo:
+                if self.interrupt.is_set():
+                    raise Cancelled("interrupted")
+                if n in self.live:  # already recomputed while recovering another node
+                    continue
+                root = self._failed_upstream(n)
+                if root is not None:
+                    self.blocked[n] = root
+                    self.emit(ev.NodeSkipped(self.run_id, n, plan.node(n).spec.name, root))
+                    continue
+                try:
+                    for u in plan.upstream(n):
+                        self._ensure(u)
+                    self._execute(n)
+                except _NodeFailed:
+                    continue
+                for u in plan.upstream(n):
+                    remaining[u] -= 1
+                    if remaining[u] == 0 and u not in keep:
+                        self.live.pop(u, None)
+            outputs = self._outputs()
+        except Cancelled:
+            interrupted, outputs = True, {}
+        wall = time.perf_counter() - start
+        executed = list(self.executed)
+        cached_now = [n for n in cached if n not in self.executed]
+        self.emit(ev.RunFinished(self.run_id, executed, cached_now, list(self.failed),
+                                 self.model_calls, wall, interrupted))
+        stats = {"nodes": len(plan.order), "executed": len(executed), "cached": len(cached_now),
+                 "failed": len(self.failed), "model_calls": self.model_calls,
+                 "predicted_model_calls": predicted, "wall_time": wall}
+        return RunResult(self.run_id, outputs, executed, cached_now, self.failed, self.blocked,
+                         interrupted, stats, statuses)
+
+    def _outputs(self) -> dict[str, Any]:
+        out = {}
+        for name, ref in self.plan.outputs.items():
+            if ref.node in self.failed or ref.node in self.blocked:
+                continue
+            try:
+                self._ensure(ref.node)
+            except _NodeFailed:
+                continue
+            out[name] = self.live[ref.node][ref.port]
+        return out
+
+    def _failed_upstream(self, node_id: str) -> str | None:
+        for u in self.plan.upstream(node_id):
+            if u in self.failed:
+                return u
+            if u in self.blocked:
+                return self.blocked[u]
+        return None
+
+    def _ensure(self, target: str) -> None:
+        """Make `target`'s outputs live: from the cache, or by (re)computing it."""
+        stack = [target]
+        while stack:
+            n = stack[-1]
+            if n in self.live:
+                stack.pop()
+                continue
+            if n in self.failed:
+                raise _NodeFailed(n)
+            if n not in self.tried_load:
+                self.tried_load.add(n)
+                value = self._load(n)
+                if value is not MISSING:
+                    self.live[n] = value
+                    stack.pop()
+                    continue
+            missing = [u for u in self.plan.upstream(n) if u not in self.live]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            self._execute(n)
+
+    def _load(self, node_id: str) -> Any:
+        key = self.plan.keys[node_id]
+        try:
+            return self.store.get(key)
+        except CorruptEntry as exc:
+            self.emit(ev.CacheCorrupt(self.run_id, node_id, key, exc.detail))
+            return MISSING
+
+    def _execute(self, node_id: str) -> None:
+        node = self.plan.node(node_id)
+        spec, key = node.spec, self.plan.keys[node_id]
+        self.emit(ev.NodeStarted(self.run_id, node_id, spec.name, key))
+
+        def progress(i: int, total: int, preview: Any = None) -> None:
+            self.emit(ev.Progress(self.run_id, node_id, i, total, preview))
+
+        settings = self.plan.settings
+        args: list[Any] = [node.params]
+        named: dict[str, Any] = {}
+        for port in spec.inputs:
+            value = node.inputs.get(port.name)
+            if port.variadic:
+                refs = value if isinstance(value, tuple) else ()
+                args.extend(self.live[r.node][r.port] for r in refs if isinstance(r, Ref))
+            elif isinstance(value, Ref):
+                args.append(self.live[value.node][value.port])
+            else:
+                args.append(None)
+        if spec.device:  # the executor places inputs; cached values are never moved in place
+            args[1:] = [to_device(a, settings.device) for a in args[1:]]
+        if "ctx" in spec.injected:
+            named["ctx"] = OpContext(node=node_id, op=spec.name, settings=settings,
+                                     folders=self.folders, document=self.document,
+                                     interrupt=self.interrupt, on_progress=progress)
+        before = [content_digest(a) for a in args[1:]] if self.strict else None
+        t0 = time.perf_counter()
+        try:
+            with meter.measure() as counts:
+                result = spec.fn(*args, **named)
+            outs = spec.outputs_of(result)
+            if before is not None:
+                _check_unmutated(spec.name, spec.inputs, args[1:], before)
+        except Cancelled:
+            raise
+        except Exception as exc:  # an op failure must not take the run down
+            info = {"op": spec.name, "message": f"{type(exc).__name__}: {exc}",
+                    "error_type": type(exc).__name__}
+            self.failed[node_id] = info
+            self.emit(ev.NodeFailed(self.run_id, node_id, spec.name, info["message"],
+                                    info["error_type"], traceback.format_exc(limit=20)))
+            raise _NodeFailed(node_id) from exc
+        duration = time.perf_counter() - t0
+        with contextlib.suppress(OSError):  # a full disk must not fail the node
+            self.store.put(key, outs)
+        self.live[node_id] = outs
+        self.executed.append(node_id)
+        calls = counts["model_calls"]
+        self.model_calls += calls
+        self.emit(ev.NodeFinished(self.run_id, node_id, spec.name, duration, calls))
+
+
+def _check_unmutated(op: str, ports: Any, values: list[Any], before: list[str]) -> None:
+    names = [p.name for p in ports]
+    for i, (value, digest) in enumerate(zip(values, before, strict=True)):
+        if content_digest(value) != digest:
+            port = names[i] if i < len(names) else names[-1]
+            raise RuntimeError(f"strict mode: {op} mutated its input {port!r}")
+
+
+def _sum_or_none(values: Any) -> int | None:
+    total = 0
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total

@@ -1,0 +1,84 @@
+"""Cache keys: a canonical msgpack encoding hashed with xxh3_128.
+
+    key(node) = xxh3_128(msgpack(canonical(
+        [HASH_SCHEMA, op name, op version, params, fingerprint, run settings,
+         sorted (port, upstream key, upstream port) for each input])))
+
+`run settings` are [device kind, dtype] for ops that compute on the run's device (declared
+`device=True`), else nil.
+
+msgpack does not promise a stable byte sequence across versions, and maps follow dict
+order, so `canonical` sorts map keys itself, encodes every float as float64, tuples as
+lists, and integers beyond 64 bits as tagged strings. msgpack is pinned to major version 1
+and golden tests pin the keys of the graphs in `graphs/`. Bump HASH_SCHEMA on any change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import msgpack
+import xxhash
+
+HASH_SCHEMA = 2  # 2: run settings (device kind, dtype) in the keys of device ops
+MAX_DEPTH = 64
+
+
+def canonical(obj: Any, _depth: int = 0) -> Any:
+    """A structure msgpack encodes the same way every time.
+
+    Recursion here is bounded by the nesting of one node's params (capped at MAX_DEPTH),
+    never by the size of the graph."""
+    if isinstance(obj, dict):
+        if _depth >= MAX_DEPTH:
+            raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
+        return {k: canonical(obj[k], _depth + 1) for k in sorted(obj, key=_sort_key)}
+    if isinstance(obj, list | tuple):
+        if _depth >= MAX_DEPTH:
+            raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
+        return [canonical(v, _depth + 1) for v in obj]
+    return _scalar(obj)
+
+
+def _sort_key(k: Any) -> tuple[str, str]:
+    return (type(k).__name__, str(k))
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else ["__bigint__", str(value)]
+    if isinstance(value, float):
+        return "__nan__" if math.isnan(value) else float(value)
+    raise TypeError(f"cannot hash a value of type {type(value).__name__}")
+
+
+def encode(obj: Any) -> bytes:
+    """Canonical msgpack bytes of `obj`."""
+    data: bytes = msgpack.packb(canonical(obj), use_bin_type=True, use_single_float=False)
+    return data
+
+
+def digest(data: bytes) -> str:
+    """xxh3_128 of bytes, as 32 hex digits."""
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def node_key(
+    op: str,
+    version: int,
+    params: Any,
+    inputs: Iterable[tuple[str, str, str]],
+    fingerprint: Any = None,
+    run: Any = None,
+) -> str:
+    """The Merkle key of a node from its recipe and its inputs' keys.
+
+    `inputs` holds (port, upstream key, upstream port); variadic ports use "port#i"; `run`
+    holds the run settings that change the node's numbers (None for most ops)."""
+    body = [HASH_SCHEMA, op, version, canonical(params), canonical(fingerprint),
+            canonical(run), [list(i) for i in sorted(inputs)]]
+    return digest(msgpack.packb(body, use_bin_type=True, use_single_float=False))

@@ -1,0 +1,166 @@
+"""Planning: prune to what the requested outputs need, order, and key every node.
+
+The plan is the expanded graph pruned to the ancestors of the requested outputs, in a
+deterministic topological order (smallest id first; `Plan.dag` gives it as a networkx
+DiGraph). Keys are computed in that order, so each needs only its inputs' keys: linear, no
+recursion.
+`decide` then tells, per node, whether it will execute, come from the cache, or is not
+needed at all (everything downstream of it is cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import networkx as nx
+
+from .document import InputRef, Ref
+from .errors import Code, InvalidGraph, Issue
+from .graph import Graph, Node
+from .hashing import node_key
+from .paths import Folders
+from .settings import RunSettings
+from .toposort import topological_order
+
+Status = Literal["execute", "cached", "skipped"]
+
+
+class KeyLookup(Protocol):
+    def __contains__(self, key: object) -> bool: ...
+
+
+@dataclass
+class Plan:
+    """Nodes in execution order with their cache keys, and the requested outputs."""
+
+    graph: Graph
+    order: list[str]
+    keys: dict[str, str]
+    outputs: dict[str, Ref[Any]]
+    consumers: dict[str, list[str]] = field(default_factory=dict)
+    upstreams: dict[str, list[str]] = field(default_factory=dict)
+    settings: RunSettings = field(default_factory=RunSettings)
+
+    @property
+    def dag(self) -> nx.DiGraph:
+        """The plan as a networkx DiGraph (edges upstream → consumer), for analysis."""
+        g = nx.DiGraph()
+        g.add_nodes_from(self.order)
+        g.add_edges_from((u, n) for n in self.order for u in self.upstreams[n])
+        return g
+
+    def node(self, node_id: str) -> Node:
+        return self.graph.nodes[node_id]
+
+    def upstream(self, node_id: str) -> list[str]:
+        """Distinct upstream node ids of a node."""
+        return self.upstreams[node_id]
+
+    def model_calls(self, node_id: str) -> int | None:
+        """Predicted model evaluations of a node (0 when the op declares none)."""
+        node = self.graph.nodes[node_id]
+        predict = node.spec.model_calls
+        return predict(node.params) if predict else 0
+
+
+def make_plan(
+    graph: Graph,
+    *,
+    outputs: list[str] | None = None,
+    folders: Folders | None = None,
+    settings: RunSettings | None = None,
+) -> Plan:
+    """Prune, order and key an expanded graph. `outputs` selects graph outputs by name;
+    `settings` (device, dtype) enter the keys of ops declared `device=True`."""
+    wanted = _wanted_outputs(graph, outputs)
+    targets = list(dict.fromkeys(ref.node for ref in wanted.values()))
+    if not wanted:  # no declared outputs: every sink is a target
+        fed = {r.node for n in graph.nodes.values() for r in n.links() if isinstance(r, Ref)}
+        targets = [n for n in graph.nodes if n not in fed]
+    needed = _ancestors(graph, targets)
+    consumers: dict[str, list[str]] = {n: [] for n in needed}
+    upstreams: dict[str, list[str]] = {}
+    for node_id in needed:
+        node = graph.nodes[node_id]
+        if any(isinstance(r, InputRef) for r in node.links()):
+            raise InvalidGraph([Issue(code=Code.UNBOUND_INPUT, node=node_id,
+                                      message="a graph input has no value: graphs with "
+                                      "inputs run as ops inside other graphs")])
+        ups = node.upstream_ids()
+        upstreams[node_id] = ups
+        for u in ups:
+            consumers[u].append(node_id)
+    order = topological_order(needed, upstreams)
+    keys: dict[str, str] = {}
+    folders = folders or Folders()
+    settings = settings or RunSettings()
+    issues: list[Issue] = []
+    for node_id in order:
+        try:
+            keys[node_id] = _key(graph.nodes[node_id], keys, folders, settings)
+        except (OSError, ValueError) as exc:
+            issues.append(Issue(code=Code.BAD_FILE, node=node_id, field="params",
+                                message=str(exc), expected="a readable file", found=str(exc),
+                                source=graph.nodes[node_id].source))
+            keys[node_id] = ""
+    if issues:
+        raise InvalidGraph(issues)
+    return Plan(graph, order, keys, wanted, consumers, upstreams, settings)
+
+
+def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
+    """Per node: execute (needed, not cached), cached (in the cache), or skipped (not needed,
+    not cached). Walks the order backwards once."""
+    needed = {ref.node for ref in plan.outputs.values()} or {
+        n for n in plan.order if not plan.consumers.get(n)
+    }
+    status: dict[str, Status] = {}
+    for node_id in reversed(plan.order):
+        if plan.keys[node_id] in cache:
+            status[node_id] = "cached"
+        elif node_id in needed:
+            status[node_id] = "execute"
+            needed.update(plan.upstream(node_id))
+        else:
+            status[node_id] = "skipped"
+    return {n: status[n] for n in plan.order}
+
+
+def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref[Any]]:
+    if names is None:
+        return dict(graph.outputs)
+    unknown = [n for n in names if n not in graph.outputs]
+    if unknown:
+        raise InvalidGraph([Issue(code=Code.UNKNOWN_OUTPUT, field=f"outputs.{n}",
+                                  message=f"the graph has no output {n!r}",
+                                  expected=", ".join(graph.outputs), found=n) for n in unknown])
+    return {n: graph.outputs[n] for n in names}
+
+
+def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(targets)
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        stack.extend(graph.nodes[node_id].upstream_ids())
+    return seen
+
+
+def _key(node: Node, keys: dict[str, str], folders: Folders, settings: RunSettings) -> str:
+    inputs: list[tuple[str, str, str]] = []
+    for port, value in node.inputs.items():
+        if isinstance(value, tuple):
+            inputs.extend((f"{port}#{i}", keys[r.node], r.port) for i, r in enumerate(value)
+                          if isinstance(r, Ref))
+        elif isinstance(value, Ref):
+            inputs.append((port, keys[value.node], value.port))
+    fingerprint: Any = None
+    if node.spec.fingerprint is not None:
+        fingerprint = node.spec.fingerprint(node.params, folders)
+    params = node.params.model_dump(mode="json")
+    run = settings.key() if node.spec.device else None
+    return node_key(node.spec.name, node.spec.version, params, inputs, fingerprint, run)

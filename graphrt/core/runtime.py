@@ -1,0 +1,171 @@
+"""The embeddable runtime: prepare and run graphs against a registry, with a cache.
+
+    rt = Runtime(registry=my_ops, cache_dir="~/.cache/graphrt/cache")
+    result = rt.run("graph.json", args={"seed": 7}, on_event=print)
+    result.outputs["image"], result.executed, result.cached, result.stats
+
+The core runtime takes its registry and document formats explicitly; `graphrt.Runtime`
+(graphrt.library) is this class with graphrt's op library and formats as defaults.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import events as ev
+from .document import DocumentFormat
+from .execute import Execution, RunResult
+from .graph import Graph
+from .paths import Folders
+from .pipeline import Check, Preparer, Source
+from .plan import Plan, Status, decide
+from .registry import Registry
+from .settings import RunSettings
+from .store import DiskStore, MemoryStore, TieredStore
+from .store.memory import DEFAULT_BUDGET as MEMORY_BUDGET
+
+
+@dataclass
+class PlanReport:
+    """What a run would do, before it runs: per node, execute / cached / skipped."""
+
+    plan: Plan
+    statuses: dict[str, Status]
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for n in self.plan.order:
+            node = self.plan.node(n)
+            calls = self.plan.model_calls(n) if self.statuses[n] == "execute" else 0
+            out.append({"node": n, "op": node.spec.name, "key": self.plan.keys[n],
+                        "status": self.statuses[n], "model_calls": calls,
+                        "source": node.source, "origin": node.origin})
+        return out
+
+    @property
+    def model_calls(self) -> int | None:
+        total = 0
+        for row in self.rows():
+            if row["model_calls"] is None:
+                return None
+            total += row["model_calls"]
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = self.rows()
+        count = {s: sum(1 for r in rows if r["status"] == s)
+                 for s in ("execute", "cached", "skipped")}
+        return {"nodes": rows, "outputs": {k: str(v) for k, v in self.plan.outputs.items()},
+                "summary": {**count, "model_calls": self.model_calls},
+                "settings": {"device": self.plan.settings.device,
+                             "dtype": self.plan.settings.dtype}}
+
+
+class Runtime:
+    """Runs graphs against a registry of ops and a (memory, optionally disk) cache.
+
+    `device` and `dtype` ("auto" for either) are the run settings that change numbers: they
+    enter the keys of device-dependent ops (see graphrt.core.settings)."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry | Iterable[Any],
+        formats: Sequence[DocumentFormat] = (),
+        cache_dir: str | Path | None = None,
+        memory_budget: int = MEMORY_BUDGET,
+        disk_budget: int | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        models_dir: str | Path | None = None,
+        input_dir: str | Path | None = None,
+        output_dir: str | Path | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.registry = registry if isinstance(registry, Registry) else Registry(registry)
+        disk = None
+        if cache_dir is not None:
+            disk = DiskStore(cache_dir, *(() if disk_budget is None else (disk_budget,)))
+        self.store = TieredStore(MemoryStore(memory_budget), disk)
+        defaults = Folders()
+        self.folders = Folders(
+            models=Path(models_dir).expanduser() if models_dir else defaults.models,
+            input=Path(input_dir).expanduser() if input_dir else defaults.input,
+            output=Path(output_dir).expanduser() if output_dir else defaults.output,
+        )
+        self.settings = RunSettings.resolve(device, dtype)
+        self.preparer = Preparer(self.registry, tuple(formats), self.folders, self.settings)
+        self.strict = strict
+        self._cancel = threading.Event()  # the current (or last) run's interrupt flag
+        self._lock = threading.Lock()
+
+    def load(self, source: Source, *, args: Mapping[str, Any] | None = None,
+             overrides: Mapping[str, Any] | None = None) -> Graph:
+        """Load and check a document; raises InvalidGraph with every issue."""
+        return self.preparer.load(source, args=args, overrides=overrides)
+
+    def prepare(self, source: Source, *, args: Mapping[str, Any] | None = None,
+                overrides: Mapping[str, Any] | None = None, outputs: list[str] | None = None,
+                checks: Sequence[Check] = ()) -> Plan:
+        """Load, check, expand, run `checks` on the expanded graph, prune, order and key."""
+        return self.preparer.prepare(source, args=args, overrides=overrides, outputs=outputs,
+                                     checks=checks)
+
+    def plan(self, source: Source | Plan, *, args: Mapping[str, Any] | None = None,
+             overrides: Mapping[str, Any] | None = None,
+             outputs: list[str] | None = None) -> PlanReport:
+        """Tell per node whether a run would execute it, take it from the cache, or skip it."""
+        plan = source if isinstance(source, Plan) else self.prepare(
+            source, args=args, overrides=overrides, outputs=outputs)
+        return PlanReport(plan, decide(plan, self.store))
+
+    def run(
+        self,
+        source: Source | Plan,
+        *,
+        args: Mapping[str, Any] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        outputs: list[str] | None = None,
+        on_event: Callable[[ev.Event], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
+        """Run a graph (or a plan prepared earlier). Bad documents raise InvalidGraph before
+        anything runs; op failures are reported in the result (`failed`, `blocked`).
+
+        `cancel` is this run's interrupt flag (a fresh one when not given): setting it, or
+        calling `interrupt()`, stops the run at its next progress tick or node boundary."""
+        plan = source if isinstance(source, Plan) else self.prepare(
+            source, args=args, overrides=overrides, outputs=outputs)
+        with self._lock, gc_frozen():
+            self._cancel = cancel or threading.Event()
+            graph = plan.graph
+            document = {"graph": graph.doc.dump(), "args": dict(graph.args),
+                        "overrides": dict(graph.overrides)}
+            run = Execution(plan, self.store, self.folders, on_event or _ignore,
+                            self._cancel, document, strict=self.strict)
+            return run.run()
+
+    def interrupt(self) -> None:
+        """Ask the current run (if any) to stop at its next progress tick or node boundary."""
+        self._cancel.set()
+
+
+def _ignore(_event: ev.Event) -> None:
+    pass
+
+
+@contextmanager
+def gc_frozen() -> Iterator[None]:
+    """While a plan executes, exempt the objects that exist already (the plan, cached values)
+    from collection scans; what the ops allocate is still collected as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

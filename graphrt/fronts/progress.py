@@ -1,0 +1,40 @@
+"""The CLI's progress display: a tqdm bar per sampling node, a line per node otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from graphrt.core import events as ev
+
+
+class ProgressPrinter:
+    """An event sink that draws progress on stderr when it is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._node = ""
+
+    def __call__(self, event: ev.Event) -> None:
+        if not self.enabled:
+            return
+        if isinstance(event, ev.Progress):
+            if self._bar is None or self._node != event.node:
+                self.close()
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=event.total, desc=event.node, file=sys.stderr,
+                                 leave=False, dynamic_ncols=True)
+                self._node = event.node
+            self._bar.n = event.step
+            self._bar.refresh()
+        elif isinstance(event, ev.NodeFinished | ev.NodeFailed):
+            self.close()
+            status = "failed" if isinstance(event, ev.NodeFailed) else "done"
+            print(f"{status:6} {event.node} ({event.op})", file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,139 @@
+"""KSampler / KSamplerAdvanced over a step range (SEMANTICS §3, §1.6, §5).
+
+`sample_range` returns a NEW latent dict (a shallow copy with "samples" replaced); the input
+dict and its tensors are never mutated, since cached values are shared. Internal space is
+z = model.latent_scale·samples; all randomness comes from private CPU generators (noise.py),
+so results are device-independent. See samplers.py for which samplers are split-invariant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from graphrt.ops.kernels.guidance import CFGDenoiser, Cond, MaskedDenoiser
+from graphrt.ops.kernels.model import DiffusionModel
+from graphrt.ops.kernels.noise import prepare_noise, wrap_seed
+from graphrt.ops.kernels.samplers import run_sampler
+from graphrt.ops.kernels.steps import base_sigmas, scale_sigmas, step_range
+
+Latent = dict[str, Any]
+StepCallback = Callable[[int, int, torch.Tensor], None]
+
+
+def max_denoise(model: DiffusionModel, first_sigma: float) -> bool:
+    """§1.6: the first σ is ≥ σ_max (relative tolerance 1e-5)."""
+    smax = model.sigma_max
+    return math.isclose(smax, first_sigma, rel_tol=1e-5) or first_sigma > smax
+
+
+def run_sigmas(
+    model: DiffusionModel,
+    latent: Latent,
+    positive: Cond,
+    negative: Cond,
+    sigmas: Sequence[float],
+    *,
+    seed: int,
+    cfg: float,
+    sampler: str,
+    add_noise: bool,
+    offset: int = 0,
+    full_sigmas: Sequence[float] = (),
+    callback: StepCallback | None = None,
+) -> Latent:
+    """Run `sampler` over an explicit sigma list (§3.2 steps 4–6); [] returns `latent` as is.
+
+    `offset` is the absolute index of sigmas[0] in `full_sigmas` (the range's full schedule),
+    which keys the per-step noise and spans the Brownian tree.
+    """
+    if not sigmas:
+        return dict(latent)
+    samples: torch.Tensor = latent["samples"]
+    k = model.latent_scale
+    z = samples.to(torch.float32) * k
+    if add_noise:
+        noise = prepare_noise(samples, seed, latent.get("batch_index")).to(torch.float32)
+    else:
+        noise = torch.zeros_like(z)
+    s = torch.tensor(list(sigmas), dtype=torch.float32, device=z.device)
+    first = float(s[0])
+    c = math.sqrt(1.0 + first * first) if max_denoise(model, first) else first
+    x = z + noise * c
+
+    fn: Any = CFGDenoiser(model, positive, negative, cfg)
+    if latent.get("noise_mask") is not None:
+        # ddim re-noises the masked-out area with one full-shape draw of seed+1 (§4.2)
+        inpaint = noise
+        if sampler == "ddim":
+            inpaint = prepare_noise(samples, wrap_seed(seed + 1)).to(torch.float32)
+        fn = MaskedDenoiser(fn, latent["noise_mask"], z, inpaint)
+
+    n = len(sigmas) - 1
+    cb = None
+    if callback is not None:
+        cb = lambda d: callback(  # noqa: E731
+            int(d["i"]), n, d["denoised"] if k == 1.0 else d["denoised"] / k)
+    out = run_sampler(
+        sampler, fn, x, s, seed=seed, offset=offset, full_sigmas=full_sigmas, callback=cb
+    )
+    # samples + Δz/k (= out/k up to rounding): exact wherever the solver left z unchanged
+    return {**latent, "samples": (samples.to(torch.float32) + (out - z) / k).to(samples.dtype)}
+
+
+def sample_range(
+    model: DiffusionModel,
+    latent: Latent,
+    positive: Cond,
+    negative: Cond,
+    *,
+    seed: int,
+    steps: int,
+    cfg: float,
+    sampler: str,
+    scheduler: str,
+    start: int | None = None,
+    end: int | None = None,
+    add_noise: bool = True,
+    leftover_noise: bool = False,
+    denoise: float = 1.0,
+    sigma_scale: float = 1.0,
+    callback: StepCallback | None = None,
+) -> Latent:
+    """KSamplerAdvanced: steps [start, end) of sched(steps, denoise), §3.2.
+
+    leftover_noise=False zeroes the last sigma (force_full_denoise). `sigma_scale` multiplies
+    the truncated list (Impact's sigma_factor ρ). `callback(i, n, x0)` runs after each
+    step's model evaluation with x0 the denoised prediction in raw VAE units; an exception
+    it raises propagates (interrupts).
+    """
+    table = model.table
+    sigmas = step_range(
+        sampler,
+        scheduler,
+        steps,
+        denoise=denoise,
+        start=start,
+        end=end,
+        force_full_denoise=not leftover_noise,
+        table=table,
+    )
+    full = base_sigmas(sampler, scheduler, steps, denoise=denoise, table=table)
+    full = scale_sigmas(full, sigma_scale)
+    return run_sigmas(
+        model,
+        latent,
+        positive,
+        negative,
+        scale_sigmas(sigmas, sigma_scale),
+        seed=seed,
+        cfg=cfg,
+        sampler=sampler,
+        add_noise=add_noise,
+        offset=start or 0,
+        full_sigmas=full,
+        callback=callback,
+    )

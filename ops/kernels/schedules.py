@@ -1,0 +1,134 @@
+"""The nine schedulers of SEMANTICS §2, in pure Python (no torch; scipy only for `beta`).
+
+Every schedule is a descending list of n+1 (ddim_uniform: possibly more, beta: possibly fewer)
+float sigmas ending in 0, computed over the discrete table of `table.py` (§1.3). Arithmetic
+follows the current ComfyUI formulas, float quirks included (e.g. `simple` takes
+int(i·(1000/n)), which for n = 38, i = 19 gives 499, not ⌊19·1000/38⌋ = 500).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from graphrt.ops.kernels.table import sigma_table, t_to_sigma
+
+Table = tuple[float, ...]
+
+SCHEDULERS = (
+    "normal",
+    "karras",
+    "exponential",
+    "sgm_uniform",
+    "simple",
+    "ddim_uniform",
+    "beta",
+    "linear_quadratic",
+    "kl_optimal",
+)
+
+# Samplers whose schedule is computed for n+1 steps with the penultimate sigma dropped (§2).
+DISCARD_PENULTIMATE = frozenset({"dpm_2", "dpm_2_ancestral", "uni_pc", "uni_pc_bh2"})
+
+
+def _linspace(a: float, b: float, n: int) -> list[float]:
+    """n evenly spaced points from a to b inclusive (n = 1 gives [a])."""
+    if n == 1:
+        return [a]
+    return [a + (b - a) * i / (n - 1) for i in range(n)]
+
+
+def _uniform(table: Table, n: int, sgm: bool) -> list[float]:
+    """normal / sgm_uniform: timesteps 999 → 0 evenly spaced, mapped by σ(t) (§2)."""
+    last = len(table) - 1.0
+    ts = _linspace(last, 0.0, n + 1)[:-1] if sgm else _linspace(last, 0.0, n)
+    return [t_to_sigma(t, table) for t in ts] + [0.0]
+
+
+def _simple(table: Table, n: int) -> list[float]:
+    ss = len(table) / n
+    return [table[-(1 + int(i * ss))] for i in range(n)] + [0.0]
+
+
+def _ddim_uniform(table: Table, n: int) -> list[float]:
+    """Table indices 1, 1+ss, … below len, reversed, then 0; ⌈999/ss⌉ steps, may exceed n."""
+    ss = max(len(table) // n, 1)
+    return [table[i] for i in range(1, len(table), ss)][::-1] + [0.0]
+
+
+def _karras(table: Table, n: int, rho: float = 7.0) -> list[float]:
+    lo, hi = table[0] ** (1 / rho), table[-1] ** (1 / rho)
+    return [(hi + r * (lo - hi)) ** rho for r in _linspace(0.0, 1.0, n)] + [0.0]
+
+
+def _exponential(table: Table, n: int) -> list[float]:
+    return [math.exp(v) for v in _linspace(math.log(table[-1]), math.log(table[0]), n)] + [0.0]
+
+
+def _beta(table: Table, n: int, alpha: float = 0.6, beta: float = 0.6) -> list[float]:
+    """t_i = rint(999·F⁻¹_Beta(1 − i/n)), consecutive duplicates dropped: may give < n steps."""
+    from scipy.stats import beta as beta_dist  # lazy: keep the module import light
+
+    total = len(table) - 1
+    out: list[float] = []
+    last = -1.0
+    for i in range(n):  # numpy's linspace(0, 1, n, endpoint=False) is i·(1/n)
+        t = float(round(float(beta_dist.ppf(1.0 - i * (1.0 / n), alpha, beta)) * total))
+        if t != last:
+            out.append(table[int(t)])
+        last = t
+    return out + [0.0]
+
+
+def _linear_quadratic(table: Table, n: int, tau: float = 0.025) -> list[float]:
+    if n == 1:
+        return [table[-1], 0.0]
+    lin = n // 2
+    quad = n - lin
+    diff = lin - tau * n
+    a = diff / (lin * quad**2)
+    b = tau / lin - 2 * diff / quad**2
+    c = a * lin**2
+    s = [i * tau / lin for i in range(lin)] + [a * i * i + b * i + c for i in range(lin, n)]
+    return [table[-1] * (1.0 - v) for v in s + [1.0]]
+
+
+def _kl_optimal(table: Table, n: int) -> list[float]:
+    if n < 2:
+        raise ValueError("scheduler 'kl_optimal' needs at least 2 steps (1 step divides 0 by 0)")
+    lo, hi = math.atan(table[0]), math.atan(table[-1])
+    return [math.tan(r * lo + (1 - r) * hi) for r in (i / (n - 1) for i in range(n))] + [0.0]
+
+
+_FUNCS: dict[str, Callable[[Table, int], list[float]]] = {
+    "normal": lambda tb, n: _uniform(tb, n, sgm=False),
+    "karras": _karras,
+    "exponential": _exponential,
+    "sgm_uniform": lambda tb, n: _uniform(tb, n, sgm=True),
+    "simple": _simple,
+    "ddim_uniform": _ddim_uniform,
+    "beta": _beta,
+    "linear_quadratic": _linear_quadratic,
+    "kl_optimal": _kl_optimal,
+}
+
+
+def calculate_sigmas(scheduler: str, n: int, table: Table | None = None) -> list[float]:
+    """Schedule `scheduler` with n steps over `table` (default: scaled linear), §2.
+
+    Unknown names and n < 1 raise ValueError (ComfyUI silently falls back; graphrt rejects).
+    """
+    fn = _FUNCS.get(scheduler)
+    if fn is None:
+        raise ValueError(f"unknown scheduler {scheduler!r}; expected one of {SCHEDULERS}")
+    if n < 1:
+        raise ValueError(f"a schedule needs at least 1 step, got {n}")
+    return fn(table or sigma_table(), n)
+
+
+def sampler_sigmas(sampler: str, scheduler: str, n: int, table: Table | None = None) -> list[float]:
+    """The KSampler schedule: for DISCARD_PENULTIMATE samplers, sched(n+1) minus its σ[-2]."""
+    if sampler in DISCARD_PENULTIMATE:
+        s = calculate_sigmas(scheduler, n + 1, table)
+        return s[:-2] + s[-1:]
+    return calculate_sigmas(scheduler, n, table)
