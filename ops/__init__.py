@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphrt.ops import cond, image, latent, mask, model, region, text
-from graphrt.ops.sample import basic, fused, regional, separated, split
+from . import cond, image, latent, mask, model, region, text
+from .sample import basic, fused, regional, separated, split
 
 OPS: list[Any] = [
     model.load_checkpoint, model.load_upscaler,

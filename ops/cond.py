@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from graphrt.core.op import NoParams, Params, op
-from graphrt.ops.types import Conditioning, Mask
+
+from .types import Conditioning, Mask
 
 
 @op("cond.combine", version=1)

@@ -19,7 +19,8 @@ from graphrt.core.hints import Cost, FileParam
 from graphrt.core.op import Params, op
 from graphrt.core.paths import Folders, confined
 from graphrt.core.types import Files
-from graphrt.ops.types import Image, Mask, UpscaleModel
+
+from .types import Image, Mask, UpscaleModel
 
 MAX_SIDE = 16384
 METADATA_KEY = "graphrt"
@@ -52,7 +53,7 @@ def input_path(folders: Folders, name: str) -> Path:
 def input_fingerprint(p: Any, folders: Folders) -> Any:
     """Key an input file (`p.name`) by its content: inputs are small, hashing them is cheap
     and survives copies and touches."""
-    from graphrt.ops.model import file_identity
+    from .model import file_identity
 
     return file_identity(input_path(folders, p.name), True)
 
@@ -60,7 +61,7 @@ def input_fingerprint(p: Any, folders: Folders) -> Any:
 @op("image.load", version=1, fingerprint=input_fingerprint, files=(INPUT_IMAGE,))
 def load(p: Load, *, ctx: OpContext) -> Loaded:
     """An image from the input folder, and its mask (1 − alpha) (LoadImage)."""
-    from graphrt.ops.kernels.imaging import read_png
+    from .kernels.imaging import read_png
 
     image, mask, _ = read_png(input_path(ctx.folders, p.name))
     return Loaded(image, mask)
@@ -84,7 +85,7 @@ def _save_fingerprint(p: Save, folders: Folders) -> Any:
 def save(p: Save, images: Image, *, ctx: OpContext) -> Saved:
     """Write each image as <prefix>_NNNNN_.png in the output folder; returns the paths
     relative to it (SaveImage)."""
-    from graphrt.ops.kernels.imaging import png_bytes
+    from .kernels.imaging import png_bytes
 
     folders = ctx.folders
     first = folders.file(SAVED_IMAGE.folder, SAVED_IMAGE.file_name(p.prefix))
@@ -119,7 +120,7 @@ def _scale_cost(p: Scale) -> Cost:
 @op("image.scale", version=1, cost=_scale_cost)
 def scale(p: Scale, image: Image) -> Image:
     """Resize (ImageScale); bicubic output is not clamped, as in ComfyUI."""
-    from graphrt.ops.kernels.imaging import scale_image
+    from .kernels.imaging import scale_image
 
     if p.width == 0 and p.height == 0:
         return image
@@ -135,7 +136,7 @@ class Blend(Params):
 @op("image.blend", version=1)
 def blend(p: Blend, image1: Image, image2: Image) -> Image:
     """image1·(1 − factor) + mode(image1, image2)·factor, clamped (ImageBlend)."""
-    from graphrt.ops.kernels.imaging import blend_images
+    from .kernels.imaging import blend_images
 
     return blend_images(image1, image2, p.factor, p.mode)
 
@@ -148,7 +149,7 @@ class UpscaleWithModel(Params):
 @op("image.upscale_with_model", version=2, device=True)
 def upscale_with_model(p: UpscaleWithModel, upscale_model: UpscaleModel, image: Image) -> Image:
     """Upscale with an ESRGAN-family model in overlapping tiles (ImageUpscaleWithModel)."""
-    from graphrt.ops.models.upscale import upscale_tiled
+    from .models.upscale import upscale_tiled
 
     return upscale_tiled(upscale_model, image, p.tile, p.overlap)
 

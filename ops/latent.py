@@ -6,14 +6,13 @@ are never touched.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost
 from graphrt.core.op import NoParams, Params, op
-from graphrt.ops.types import Image, Latent, Mask, Vae
+
+from .types import Image, Latent, Mask, Vae
 
 MAX_PIXELS_SIDE = 16384
 MAX_BATCH = 4096
@@ -67,7 +66,7 @@ def composite_masked(p: CompositeMasked, destination: Latent, source: Latent,
                      mask: Mask | None = None) -> Latent:
     """Paste `source` into `destination` at (x, y) pixels through an optional soft mask
     (LatentCompositeMasked)."""
-    from graphrt.ops.kernels.imaging import composite_masked as paste
+    from .kernels.imaging import composite_masked as paste
 
     samples = paste(destination["samples"], source["samples"], p.x, p.y, mask,
                     multiplier=8, resize_source=p.resize_source)

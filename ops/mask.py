@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost
 from graphrt.core.op import NoParams, Params, op
-from graphrt.ops.image import INPUT_IMAGE, input_fingerprint, input_path
-from graphrt.ops.types import Latent, Mask
+
+from .image import INPUT_IMAGE, input_fingerprint, input_path
+from .types import Latent, Mask
 
 MAX_SIDE = 16384
 
@@ -29,10 +30,10 @@ class Grow(Params):
 
 @op("mask.grow", version=1)
 def grow(p: Grow, mask: Mask, latent: Latent | None = None) -> Mask:
-    """Impact Pack's mask "erosion", which is really a dilation (SEMANTICS §6)."""
+    """Impact Pack's mask "erosion", which is really a dilation (docs/semantics.md §6)."""
     import torch.nn.functional as F
 
-    from graphrt.ops.kernels.imaging import grow_mask_exact, grow_mask_impact
+    from .kernels.imaging import grow_mask_exact, grow_mask_impact
 
     if p.units == "latent":
         if latent is None:
@@ -98,7 +99,7 @@ class Load(Params):
 @op("mask.load", version=1, fingerprint=input_fingerprint, files=(INPUT_IMAGE,))
 def load(p: Load, *, ctx: OpContext) -> Mask:
     """A mask from an image channel in the input folder (alpha: 1 − alpha, as LoadImageMask)."""
-    from graphrt.ops.kernels.imaging import read_png
+    from .kernels.imaging import read_png
 
     image, inverse_alpha, _ = read_png(input_path(ctx.folders, p.name))
     if p.channel == "alpha":

@@ -1,8 +1,8 @@
 """model.* — loading checkpoints and upscale models.
 
 Names resolve inside the configured models folder (<models>/checkpoints,
-<models>/upscale_models), never outside it. The built-in toy checkpoints (`toy-shapes`,
-`toy-shapes-refiner`) resolve by name anywhere. Loaded models are live objects: they stay
+<models>/upscale_models), never outside it. The built-in toy checkpoints
+(`models.builtin.TOY_MODELS`) resolve by name anywhere. Loaded models are live objects: they stay
 in the memory cache and are never written to disk. Keys track the file's identity (size and
 mtime, or its full content hash with `hash_file`), not just its name.
 """
@@ -18,8 +18,9 @@ from graphrt.core.context import OpContext
 from graphrt.core.hints import FileParam
 from graphrt.core.op import Params, op
 from graphrt.core.paths import Folders
-from graphrt.ops.models.builtin import TOY_MODELS
-from graphrt.ops.types import Clip, Model, UpscaleModel, Vae
+
+from .models.builtin import TOY_MODELS
+from .types import Clip, Model, UpscaleModel, Vae
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
 UPSCALER_SUFFIXES = (".safetensors", ".pth", ".pt")
@@ -35,8 +36,8 @@ class Checkpoint(NamedTuple):
 
 
 class LoadCheckpoint(Params):
-    name: str = Field(min_length=1, max_length=1024, description="toy-shapes, "
-                      "toy-shapes-refiner, or a file in <models>/checkpoints")
+    name: str = Field(min_length=1, max_length=1024, description=", ".join(TOY_MODELS)
+                      + ", or a file in <models>/checkpoints")
     hash_file: bool = Field(False, description="key on the file's content hash, not size+mtime")
 
 
@@ -66,13 +67,13 @@ def load_checkpoint(p: LoadCheckpoint, *, ctx: OpContext) -> Checkpoint:
     """Load a checkpoint: MODEL (denoiser), CLIP (text encoder) and VAE, on the run's device
     in the run's dtype."""
     if p.name in TOY_MODELS:
-        from graphrt.ops.models.toy import load_toy
+        from .models.toy import load_toy
 
         return Checkpoint(*load_toy(p.name, device=ctx.device))
     path = ctx.folders.file(CHECKPOINT_FILE.folder, p.name)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint {p.name!r} in <models>/checkpoints")
-    from graphrt.ops.models.real import load_file  # SD 1.x / SDXL base / refiner single files
+    from .models.real import load_file  # SD 1.x / SDXL base / refiner single files
 
     return Checkpoint(*load_file(path, ctx.device, ctx.dtype))
 
@@ -92,6 +93,6 @@ def _upscaler_fingerprint(p: LoadUpscaler, folders: Folders) -> Any:
 def load_upscaler(p: LoadUpscaler, *, ctx: OpContext) -> UpscaleModel:
     """Load an ESRGAN-family upscale model through spandrel (pickles only with weights_only)
     onto the run's device."""
-    from graphrt.ops.models.upscale import load_upscale_model
+    from .models.upscale import load_upscale_model
 
     return load_upscale_model(ctx.folders.file(UPSCALER_FILE.folder, p.name), ctx.device)

@@ -15,8 +15,9 @@ from typing import Any
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder, ExpansionError
 from graphrt.core.op import NoParams, op
-from graphrt.ops.sample.basic import SamplerBundle
-from graphrt.ops.types import Mask, RegionalPrompts, Sampler
+
+from .sample.basic import SamplerBundle
+from .types import Mask, RegionalPrompts, Sampler
 
 
 @op("region.prompt", version=1)
@@ -33,7 +34,7 @@ def combine(p: NoParams, *prompts: RegionalPrompts) -> RegionalPrompts:
 
 @op("region.outside", version=1)
 def outside(p: NoParams, *masks: Mask) -> Mask:
-    """1 where every mask is 0, else 0: Impact's inv_mask (SEMANTICS §6.3). Any value > 0
+    """1 where every mask is 0, else 0: Impact's inv_mask (docs/semantics.md §6.3). Any value > 0
     counts as inside (ceil); all masks must share one shape."""
     import torch
 

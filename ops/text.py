@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import Field
 
 from graphrt.core.op import Params, op
-from graphrt.ops.types import Clip, Conditioning
+
+from .types import Clip, Conditioning
 
 MAX_SIZE = 16384
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from typing import Annotated, Any
 
 from graphrt import NoParams, macro, op
 from graphrt.core.context import OpContext

@@ -7,8 +7,8 @@ import difflib
 import json
 from typing import Any
 
-from .errors import Code, Issue, show
 from .document import ARG_TYPES, GraphDoc
+from .errors import Code, Issue, show
 
 BAD: Any = object()  # the value of an arg that is itself reported as invalid or missing
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
-from .document import Link
+from .document import InputRef, Link, Ref
 from .errors import Code, Issue, show
 from .graph import Node
 from .op import OpSpec
@@ -98,13 +98,18 @@ def check_links(node_id: str, spec: OpSpec, links: Mapping[str, Link | Sequence[
             continue
         if value is None:
             continue
-        many = not isinstance(value, str | bytes) and isinstance(value, Sequence)
-        if many and not port.variadic:
-            issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=field,
-                                message="this port takes one link, not a list",
-                                expected='"node.port"', found=show([str(v) for v in value])))
-            continue
-        refs = tuple(value) if many else (value,)  # type: ignore[arg-type]
+        refs: tuple[Link, ...]
+        if isinstance(value, Ref | InputRef):
+            refs = (value,)
+        elif isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            refs = (cast(Link, value),)
+        else:
+            refs = tuple(value)
+            if not port.variadic:
+                issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=field,
+                                    message="this port takes one link, not a list",
+                                    expected='"node.port"', found=show([str(v) for v in refs])))
+                continue
         for ref in refs:
             src = type_of(ref, node_id, port_name, issues)
             if src is not None and not port.type.accepts(src):

@@ -1,0 +1,1 @@
+"""Front ends: the `graphrt` command (`cli`, `progress`) and the HTTP server (`server/`)."""

@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument("--cache-dir", default=None)
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(func=cmd_cache)
-    from graphrt.fronts.server.cli import add_arguments as serve_arguments  # imports no starlette, no torch
+    from graphrt.fronts.server.cli import (
+        add_arguments as serve_arguments,  # imports no starlette, no torch
+    )
 
     serve_arguments(sub.add_parser("serve", help="serve the HTTP API (ComfyUI-compatible)"))
     return p
@@ -117,8 +119,9 @@ def _inputs(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     for item in ns.arg:
         name, eq, value = item.partition("=")
         if not eq or not name:
-            issues.append(Issue(code=Code.BAD_ARGUMENT, field="--arg", message="expected NAME=VALUE",
-                                expected="NAME=VALUE", found=item))
+            issues.append(Issue(code=Code.BAD_ARGUMENT, field="--arg",
+                                message="expected NAME=VALUE", expected="NAME=VALUE",
+                                found=item))
         args[name] = value
     for item in ns.set:
         try:

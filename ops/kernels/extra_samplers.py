@@ -1,4 +1,4 @@
-"""Samplers ComfyUI adds to k-diffusion (SEMANTICS §14.2): heunpp2, ddpm, lcm.
+"""Samplers ComfyUI adds to k-diffusion (docs/semantics.md §14.2): heunpp2, ddpm, lcm.
 
 Same signature as k-diffusion's: `sample_x(model, x, sigmas, callback=None, noise_sampler=None)`
 with `model(x, σ[B]) -> D`; the callback receives k-diffusion's dict (i, x, sigma, denoised).

@@ -22,11 +22,11 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.kernels.imaging import composite_masked
-from graphrt.ops.kernels.guidance import _lcm_tokens
-from graphrt.ops.kernels.ksampler import Latent
-from graphrt.ops.kernels.model import DiffusionModel
-from graphrt.ops.kernels.separated import run_separated
+from .guidance import _lcm_tokens
+from .imaging import composite_masked
+from .ksampler import Latent
+from .model import DiffusionModel
+from .separated import run_separated
 
 FUSABLE = frozenset({"euler", "euler_ancestral", "ddim", "dpmpp_2m", "lms", "ddpm", "lcm"})
 Bundle = dict[str, Any]  # a SAMPLER value: model, positive, negative, cfg, sampler, …
@@ -100,7 +100,7 @@ def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> lis
         torch.cat(_lcm_tokens([r[2] for r in requests])),
         None if ys[0] is None else torch.cat(ys),
     )
-    return list(out.split([r[0].shape[0] for r in requests]))
+    return list(torch.split(out, [r[0].shape[0] for r in requests]))
 
 
 def run_rows(model: DiffusionModel, rows: list[dict[str, Any]], common: dict[str, Any]
@@ -140,7 +140,7 @@ def _row(bundle: Bundle, latent: Latent, mask: torch.Tensor | None) -> dict[str,
 
 def check_fusable(base: Bundle, regions: list[Bundle]) -> DiffusionModel:
     """The shared model, or ValueError when the bundles cannot share one call."""
-    model = base["model"]
+    model: DiffusionModel = base["model"]
     for b in (base, *regions):
         if b["model"] is not model:
             raise ValueError("regional_fused needs one model for the base and every region")
@@ -171,7 +171,7 @@ def fused_regional(
     """
     model = check_fusable(base, [b for _, b in regions])
     a, e, x = start, min(steps, end), latent
-    common = {"seed": seed, "steps": steps}
+    common: dict[str, Any] = {"seed": seed, "steps": steps}
     first = min(a + base_only_steps, e)
     if first > a:
         x = run_separated(model, **common, **_row(base, x, None), start=a, end=first,

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from graphrt.ops.kernels.model import DiffusionModel
+from .model import DiffusionModel
 
 Cond = Sequence[Sequence[Any]]  # [[context, {…}], …]
 
@@ -97,16 +97,16 @@ class CFGDenoiser:
         d_all = self.model.denoise(x.repeat(e, 1, 1, 1), sigma.repeat(e), context, y).chunk(e)
         num: list[Any] = [None, None]
         den: list[Any] = [1e-37, 1e-37]
-        for d, w, (_, branch) in zip(d_all, weights, self.entries, strict=True):
+        for d, w, (_entry, branch) in zip(d_all, weights, self.entries, strict=True):
             if w is None:  # the only entry of its branch, strength 1, no mask
                 num[branch], den[branch] = d, None
             else:
                 num[branch] = d * w if num[branch] is None else num[branch] + d * w
                 den[branch] = den[branch] + w
-        cond = num[0] if den[0] is None else num[0] / den[0]
+        cond: torch.Tensor = num[0] if den[0] is None else num[0] / den[0]
         if not self.uncond:
             return cond
-        uncond = num[1] if den[1] is None else num[1] / den[1]
+        uncond: torch.Tensor = num[1] if den[1] is None else num[1] / den[1]
         return uncond + (cond - uncond) * self.cfg
 
 
@@ -126,4 +126,5 @@ class MaskedDenoiser:
         m, keep = self.mask, 1.0 - self.mask
         s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
         x_in = x * m + (self.latent + s * self.noise) * keep
-        return self.inner(x_in, sigma, **kw) * m + self.latent * keep
+        out: torch.Tensor = self.inner(x_in, sigma, **kw) * m + self.latent * keep
+        return out

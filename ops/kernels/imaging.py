@@ -38,7 +38,7 @@ def _like(out: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def grow_mask_impact(mask: torch.Tensor, factor: int, width: int, height: int) -> torch.Tensor:
-    """Impact Pack's mask "erosion" (a dilation), reproduced with its quirks (SEMANTICS §6).
+    """Impact Pack's mask "erosion" (a dilation), reproduced with its quirks (docs/semantics.md §6).
 
     The mask is resized bilinearly to size (width, height) taken as (rows, cols), so the axes
     are swapped; for factor k > 0, round(mask) is convolved with a k×k box with zero padding
@@ -136,7 +136,7 @@ def scale_image(
 
     A 0 side keeps the aspect ratio (max(1, round(·))); both 0 returns the image unchanged.
     With crop="center" the input is first cropped to the target aspect ratio around its
-    centre (SEMANTICS §11.2 step 3). Bicubic output may leave [0, 1]: it is not clamped.
+    centre (docs/semantics.md §11.2 step 3). Bicubic output may leave [0, 1]: it is not clamped.
     """
     if width == 0 and height == 0:
         return image
@@ -195,7 +195,7 @@ def composite_masked(
     multiplier: int = 8,
     resize_source: bool = False,
 ) -> torch.Tensor:
-    """ComfyUI LatentCompositeMasked / ImageCompositeMasked on [B, C, H, W] (SEMANTICS §13).
+    """ComfyUI LatentCompositeMasked / ImageCompositeMasked on [B, C, H, W] (docs/semantics.md §13).
 
     `src` is pasted with its top-left at (x // multiplier, y // multiplier) (x, y in pixels;
     multiplier 8 for latents, 1 for images), after an optional bilinear resize to dst's size.
@@ -273,7 +273,7 @@ def read_png(
 
 def crop_to_multiple(image: torch.Tensor, factor: int) -> torch.Tensor:
     """[B,H,W,C] in → [B,3,H',W'] with H', W' the largest multiples of `factor`, cut centred
-    at offset (dim mod factor)//2, as a VAE encode crops (SEMANTICS §11.2 step 6)."""
+    at offset (dim mod factor)//2, as a VAE encode crops (docs/semantics.md §11.2 step 6)."""
     h, w = image.shape[1] // factor * factor, image.shape[2] // factor * factor
     if h == 0 or w == 0:
         raise ValueError(f"image {tuple(image.shape)} is smaller than {factor}×{factor}")

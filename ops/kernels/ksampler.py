@@ -1,4 +1,4 @@
-"""KSampler / KSamplerAdvanced over a step range (SEMANTICS §3, §1.6, §5).
+"""KSampler / KSamplerAdvanced over a step range (docs/semantics.md §3, §1.6, §5).
 
 `sample_range` returns a NEW latent dict (a shallow copy with "samples" replaced); the input
 dict and its tensors are never mutated, since cached values are shared. Internal space is
@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.kernels.guidance import CFGDenoiser, Cond, MaskedDenoiser
-from graphrt.ops.kernels.model import DiffusionModel
-from graphrt.ops.kernels.noise import prepare_noise, wrap_seed
-from graphrt.ops.kernels.samplers import run_sampler
-from graphrt.ops.kernels.steps import base_sigmas, scale_sigmas, step_range
+from .guidance import CFGDenoiser, Cond, MaskedDenoiser
+from .model import DiffusionModel
+from .noise import prepare_noise, wrap_seed
+from .samplers import run_sampler
+from .steps import base_sigmas, scale_sigmas, step_range
 
 Latent = dict[str, Any]
 StepCallback = Callable[[int, int, torch.Tensor], None]

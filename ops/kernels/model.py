@@ -13,7 +13,8 @@ from typing import Any, Literal, Protocol
 import torch
 
 from graphrt.core import meter
-from graphrt.ops.kernels.table import sigma_table
+
+from .table import sigma_table
 
 
 class Net(Protocol):

@@ -1,6 +1,6 @@
 """Sampler names and their families, in pure Python (the planner validates without torch).
 
-SEMANTICS §14: every k-diffusion 0.1.1.post1 sampler, the `_gpu` aliases of the SDE ones
+docs/semantics.md §14: every k-diffusion 0.1.1.post1 sampler, the `_gpu` aliases of the SDE ones
 (same device-independent noise here), and ComfyUI's heunpp2, ddpm, lcm and ddim.
 """
 

@@ -1,4 +1,4 @@
-"""Device-independent noise (SEMANTICS §4, SPEC §5 "Noise (better than ComfyUI)").
+"""Device-independent noise (docs/semantics.md §4, docs/design-notes.md, noise).
 
 - `prepare_noise`: ComfyUI's initial noise, bit for bit (§4.1, current version).
 - `StepNoise`: the noise of ancestral steps, a function of (seed, stream, absolute step
@@ -22,7 +22,7 @@ Scalar = torch.Tensor | float
 
 
 def wrap_seed(seed: int) -> int:
-    """Seeds wrap modulo 2⁶⁴ (SPEC §5), e.g. Searge's seed + 2 past the UI maximum."""
+    """Seeds wrap modulo 2⁶⁴ (docs/design-notes.md), e.g. Searge's seed + 2 past the UI maximum."""
     return int(seed) % SEED_MOD
 
 
@@ -125,5 +125,5 @@ class BrownianNoise:
         if a == b:
             return torch.zeros_like(self.like)
         lo, hi = min(a, b), max(a, b)
-        w = self.tree(lo, hi) * (1.0 if b > a else -1.0) / abs(b - a) ** 0.5
+        w: torch.Tensor = self.tree(lo, hi) * (1.0 if b > a else -1.0) / abs(b - a) ** 0.5
         return w.to(device=self.like.device, dtype=self.like.dtype)

@@ -1,9 +1,10 @@
 """Sampler name → function, over k-diffusion 0.1.1.post1 plus ComfyUI's additions (§14).
 
 Every entry has one signature, `fn(model, x, sigmas, callback, noise) -> x`, where `noise` is
-a `NoiseKit` giving device-independent noise samplers (SPEC §5): ancestral samplers (and ddpm,
-lcm) draw per-step noise keyed by (seed, absolute step index); SDE samplers use one CPU
-Brownian tree over the full schedule; `_gpu` names are exact aliases of the SDE samplers.
+a `NoiseKit` giving device-independent noise samplers (docs/design-notes.md): ancestral
+samplers (and ddpm, lcm) draw per-step noise keyed by (seed, absolute step index); SDE
+samplers use one CPU Brownian tree over the full schedule; `_gpu` names are exact aliases of
+the SDE samplers.
 
 Split runs: for the samplers in `SPLIT_INVARIANT`, running [0,k) with leftover noise and then
 [k,n) without adding noise equals one run [0,n). The multistep samplers (lms, dpmpp_2m,
@@ -25,9 +26,16 @@ with warnings.catch_warnings():  # k-diffusion's clip dependency warns about pkg
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     import k_diffusion.sampling as K
 
-from graphrt.ops.kernels import extra_samplers as X
-from graphrt.ops.kernels.names import MULTISTEP, RANGE_DEPENDENT, SAMPLERS, SPLIT_INVARIANT, STOCHASTIC, check_sampler
-from graphrt.ops.kernels.noise import BrownianNoise, StepNoise
+from . import extra_samplers as X
+from .names import (
+    MULTISTEP,
+    RANGE_DEPENDENT,
+    SAMPLERS,
+    SPLIT_INVARIANT,
+    STOCHASTIC,
+    check_sampler,
+)
+from .noise import BrownianNoise, StepNoise
 
 ModelFn = Callable[..., torch.Tensor]
 KCallback = Callable[[dict[str, Any]], None] | None
@@ -103,9 +111,12 @@ def _dpm_solver(adaptive: bool) -> Sampler:
         lo, hi = (float(s[-1]) or float(s[-2])), float(s[0])
         # eta = 0, but k-diffusion still calls its noise sampler: keep randn_like out of it
         kw = {"callback": cb, "disable": True, "noise_sampler": lambda a, b: torch.zeros_like(x)}
+        out: torch.Tensor
         if adaptive:
-            return K.sample_dpm_adaptive(m, x, lo, hi, **kw)
-        return K.sample_dpm_fast(m, x, lo, hi, len(s) - 1, **kw)
+            out = K.sample_dpm_adaptive(m, x, lo, hi, **kw)
+        else:
+            out = K.sample_dpm_fast(m, x, lo, hi, len(s) - 1, **kw)
+        return out
 
     return run
 

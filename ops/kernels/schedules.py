@@ -1,4 +1,4 @@
-"""The nine schedulers of SEMANTICS §2, in pure Python (no torch; scipy only for `beta`).
+"""The nine schedulers of docs/semantics.md §2, in pure Python (no torch; scipy only for `beta`).
 
 Every schedule is a descending list of n+1 (ddim_uniform: possibly more, beta: possibly fewer)
 float sigmas ending in 0, computed over the discrete table of `table.py` (§1.3). Arithmetic
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from graphrt.ops.kernels.table import sigma_table, t_to_sigma
+from .table import sigma_table, t_to_sigma
 
 Table = tuple[float, ...]
 

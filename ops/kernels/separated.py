@@ -1,4 +1,5 @@
-"""Impact Pack's sampling primitive `separated_sample` (SEMANTICS §7.1), on graphrt's kernels.
+"""Impact Pack's sampling primitive `separated_sample` (docs/semantics.md §7.1), on graphrt's
+kernels.
 
 It differs from KSamplerAdvanced (ksampler.py) in five ways, all reproduced here:
 - the schedule T is the FULL sched(steps) (discard-penultimate rule applied, no denoise);
@@ -20,10 +21,10 @@ from collections.abc import Sequence
 
 import torch
 
-from graphrt.ops.kernels.guidance import Cond
-from graphrt.ops.kernels.ksampler import Latent, StepCallback, run_sigmas
-from graphrt.ops.kernels.model import DiffusionModel
-from graphrt.ops.kernels.schedules import Table, sampler_sigmas
+from .guidance import Cond
+from .ksampler import Latent, StepCallback, run_sigmas
+from .model import DiffusionModel
+from .schedules import Table, sampler_sigmas
 
 
 def separated_sigmas(

@@ -1,4 +1,4 @@
-"""Step-range arithmetic of KSampler (SEMANTICS §3.2 steps 1–3) and exact model-call counts.
+"""Step-range arithmetic of KSampler (docs/semantics.md §3.2 steps 1–3) and exact model-call counts.
 
 Pure Python: the planner uses both without importing torch. A returned sigma list of length
 0 means "return the input latent untouched" (no noise, no model call); a list of length 1
@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import struct
 
-from graphrt.ops.kernels.names import check_sampler
-from graphrt.ops.kernels.schedules import Table, sampler_sigmas
+from .names import check_sampler
+from .schedules import Table, sampler_sigmas
 
-MAX_TOTAL_STEPS = 10_000  # cap on N' = int(steps/denoise) (SPEC §5)
+MAX_TOTAL_STEPS = 10_000  # cap on N' = int(steps/denoise) (docs/design-notes.md)
 
 
 def base_sigmas(
@@ -68,7 +68,8 @@ def scale_sigmas(sigmas: list[float], factor: float) -> list[float]:
 def _f32(v: float) -> float:
     """Round to float32, as the sampler's sigma tensor holds it."""
     try:
-        return struct.unpack("f", struct.pack("f", v))[0]
+        f32: float = struct.unpack("f", struct.pack("f", v))[0]
+        return f32
     except OverflowError:
         return math.copysign(math.inf, v)
 

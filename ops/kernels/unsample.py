@@ -1,4 +1,5 @@
-"""The Unsampler of ComfyUI_Noise (SEMANTICS §10): integrate a deterministic solver backwards.
+"""The Unsampler of ComfyUI_Noise (docs/semantics.md §10): integrate a deterministic solver
+backwards.
 
 With e′ = min(end_at_step, n−1) and b = n − e′, run over S = reversed(sched(n)) + 1e-4 (the
 discard-penultimate rule applies), truncated to S[0..b] without zeroing, from x = k·L with
@@ -9,11 +10,11 @@ KSamplerAdvanced with start_at_step = e′ and add_noise off. Stochastic sampler
 
 from __future__ import annotations
 
-from graphrt.ops.kernels.guidance import Cond
-from graphrt.ops.kernels.ksampler import Latent, StepCallback, run_sigmas
-from graphrt.ops.kernels.model import DiffusionModel
-from graphrt.ops.kernels.names import STOCHASTIC, check_sampler
-from graphrt.ops.kernels.schedules import Table, sampler_sigmas
+from .guidance import Cond
+from .ksampler import Latent, StepCallback, run_sigmas
+from .model import DiffusionModel
+from .names import STOCHASTIC, check_sampler
+from .schedules import Table, sampler_sigmas
 
 OFFSET = 1e-4  # keeps σ > 0: no division by σ, no log 0
 

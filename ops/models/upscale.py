@@ -15,6 +15,7 @@ def load_upscale_model(path: Path, device: str = "cpu") -> Any:
 
     if not path.is_file():
         raise FileNotFoundError(f"no upscale model {path.name!r} in {path.parent}")
+    state: dict[str, Any]
     if path.suffix in (".safetensors", ".sft"):
         from safetensors.torch import load_file
 

@@ -1,6 +1,6 @@
 """sample.* — the step-range sampler, the unsampler, and the SAMPLER bundle.
 
-`sample.steps` has exactly KSampler/KSamplerAdvanced semantics (SEMANTICS §3–5): steps
+`sample.steps` has exactly KSampler/KSamplerAdvanced semantics (docs/semantics.md §3–5): steps
 [start, end) of sched(steps) (or of the tail of sched(int(steps/denoise))), fresh noise from
 the seed when `add_noise`, leftover noise kept or the last sigma forced to 0, CFG on
 denoised predictions, the latent's noise_mask honoured. All randomness comes from private
@@ -19,10 +19,11 @@ from pydantic import Field, model_validator
 
 from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost
-from graphrt.core.op import Params, op
-from graphrt.ops.kernels.names import STOCHASTIC
-from graphrt.ops.sample.params import MAX_STEPS, SamplerName, Sampling, SchedulerName
-from graphrt.ops.types import Conditioning, Latent, Model, Sampler
+from graphrt.core.op import op
+
+from ..kernels.names import STOCHASTIC
+from ..types import Conditioning, Latent, Model, Sampler
+from .params import MAX_STEPS, Guidance, Sampling
 
 
 class Steps(Sampling):
@@ -40,7 +41,7 @@ class Steps(Sampling):
 
     def sigmas(self) -> list[float]:
         """The sigma list this node samples over ([] = input returned untouched)."""
-        from graphrt.ops.kernels.steps import step_range
+        from ..kernels.steps import step_range
 
         return step_range(self.sampler, self.scheduler, self.steps, denoise=self.denoise,
                           start=self.start, end=self.end,
@@ -48,7 +49,7 @@ class Steps(Sampling):
 
 
 def _steps_calls(p: Steps) -> int | None:
-    from graphrt.ops.kernels.steps import model_calls
+    from ..kernels.steps import model_calls
 
     sigmas = p.sigmas()
     return model_calls(p.sampler, sigmas) if len(sigmas) > 1 else 0
@@ -68,7 +69,7 @@ def progress(ctx: OpContext) -> Any:
 def steps(p: Steps, model: Model, positive: Conditioning, negative: Conditioning,
           latent: Latent, *, ctx: OpContext) -> Latent:
     """Sample steps [start, end) (KSampler / KSamplerAdvanced)."""
-    from graphrt.ops.kernels.ksampler import sample_range
+    from ..kernels.ksampler import sample_range
 
     return sample_range(model, latent, positive, negative, seed=p.seed, steps=p.steps,
                         cfg=p.cfg, sampler=p.sampler, scheduler=p.scheduler, start=p.start,
@@ -90,8 +91,8 @@ class Unsample(Sampling):
 
 
 def _unsample_calls(p: Unsample) -> int | None:
-    from graphrt.ops.kernels.steps import model_calls
-    from graphrt.ops.kernels.unsample import unsample_sigmas
+    from ..kernels.steps import model_calls
+    from ..kernels.unsample import unsample_sigmas
 
     return model_calls(p.sampler, unsample_sigmas(p.sampler, p.scheduler, p.steps,
                                                   p.end_at_step))
@@ -103,17 +104,14 @@ def unsample(p: Unsample, model: Model, positive: Conditioning, negative: Condit
     """Run the sampler backwards from the clean latent to the noise level of `end_at_step`
     (ComfyUI_Noise's Unsampler); resample from it with `add_noise` off and start =
     end_at_step."""
-    from graphrt.ops.kernels.unsample import unsample as run
+    from ..kernels.unsample import unsample as run
 
     return run(model, latent, positive, negative, steps=p.steps, end_at_step=p.end_at_step,
                cfg=p.cfg, sampler=p.sampler, scheduler=p.scheduler, normalize=p.normalize,
                seed=p.seed, callback=progress(ctx))
 
 
-class SamplerBundle(Params):
-    cfg: float = Field(8.0, ge=0.0, le=100.0)
-    sampler: SamplerName = "euler"
-    scheduler: SchedulerName = "normal"
+class SamplerBundle(Guidance):
     sigma_factor: float = Field(1.0, ge=0.0, le=10.0)
 
 

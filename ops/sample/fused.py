@@ -22,10 +22,11 @@ from graphrt.core.context import OpContext
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
 from graphrt.core.op import macro, op
-from graphrt.ops.region import region_links
-from graphrt.ops.sample.basic import step_cost
-from graphrt.ops.sample.regional import RegionalSteps, grown_masks
-from graphrt.ops.types import Latent, Mask, RegionalPrompts, Sampler
+
+from ..region import region_links
+from ..types import Latent, Mask, RegionalPrompts, Sampler
+from .basic import step_cost
+from .regional import RegionalSteps, grown_masks
 
 
 class Fused(RegionalSteps):
@@ -48,7 +49,7 @@ def regional_batched(p: Fused, latent: Latent, base_sampler: Sampler,
     """The parallel regional loop over precomputed masks (`inv` outside every region, one
     grown mask per region, in order), the base and region evaluations of a step batched
     into one model call."""
-    from graphrt.ops.kernels.fused import check_fusable, fused_regional
+    from ..kernels.fused import check_fusable, fused_regional
 
     bundles = [r["sampler"] for r in regional_prompts]
     if len(grown) != len(bundles):

@@ -1,8 +1,9 @@
 """The params every sampler-like op shares: one base, defaults and ranges overridden per op.
 
-`Seeded` (seed, steps) is the base of every sample.* op and macro; `Sampling` adds the
-guidance and the schedule (cfg, sampler, scheduler) for ops that name them themselves rather
-than taking them from SAMPLER bundles. Subclasses narrow ranges or change defaults (Searge's
+`Seeded` (seed, steps) is the base of every sample.* op and macro; `Guidance` (cfg,
+sampler, scheduler) that of everything that names how to sample, a SAMPLER bundle included;
+`Sampling` is both, for ops that sample with their own settings rather than taking them from
+SAMPLER bundles. Subclasses narrow ranges or change defaults (Searge's
 samplers default to ddim / ddim_uniform, the unsampler's cfg to 1) by redeclaring a field.
 """
 
@@ -13,8 +14,9 @@ from typing import Literal
 from pydantic import Field
 
 from graphrt.core.op import Params
-from graphrt.ops.kernels.names import SAMPLERS
-from graphrt.ops.kernels.schedules import SCHEDULERS
+
+from ..kernels.names import SAMPLERS
+from ..kernels.schedules import SCHEDULERS
 
 SamplerName = Literal[SAMPLERS]  # type: ignore[valid-type]
 SchedulerName = Literal[SCHEDULERS]  # type: ignore[valid-type]
@@ -30,9 +32,13 @@ class Seeded(Params):
     steps: int = Field(20, ge=1, le=MAX_STEPS)
 
 
-class Sampling(Seeded):
-    """Seed, schedule and guidance: the params of ops that sample with their own settings."""
+class Guidance(Params):
+    """How to sample: guidance scale, sampler and scheduler."""
 
     cfg: float = Field(8.0, ge=0.0, le=100.0)
     sampler: SamplerName = "euler"
     scheduler: SchedulerName = "normal"
+
+
+class Sampling(Seeded, Guidance):
+    """Seed, schedule and guidance: the params of ops that sample with their own settings."""

@@ -1,4 +1,4 @@
-"""sample.regional (RegionalSamplerAdvanced, SEMANTICS §8) and sample.masked_pair
+"""sample.regional (RegionalSamplerAdvanced, docs/semantics.md §8) and sample.masked_pair
 (TwoAdvancedSamplersForMask as upstream runs it now, §9.2): macros that unroll the per-step
 interleaving of the base sampler and the region samplers into primitive nodes.
 
@@ -21,17 +21,18 @@ start noise, and `sample.regional_fused` computes exactly this in one model call
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
 from graphrt.core.op import macro
-from graphrt.ops.region import SamplerLinks, region_links, sampler_links
-from graphrt.ops.sample.params import MAX_STEPS, Seeded
-from graphrt.ops.sample.separated import Mode, RecoverySampler, advanced_step
-from graphrt.ops.types import Latent, Mask, RegionalPrompts, Sampler
+
+from ..region import SamplerLinks, region_links, sampler_links
+from ..types import Latent, Mask, RegionalPrompts, Sampler
+from .params import MAX_STEPS, Seeded
+from .separated import Mode, RecoverySampler, advanced_step
 
 Region = tuple[Ref[Mask], SamplerLinks]
 
@@ -158,7 +159,8 @@ def masked_pair(p: MaskedPair, g: Builder, latent: Ref[Latent], base_sampler: Re
     N′ = int(steps/denoise) steps from N′ − steps, first step base-only, restore_latent on,
     recovery "ratio between" 0.3 with the AUTO sampler, `mask_sampler` the single region."""
     total = int(p.steps / p.denoise)
-    plan = Regional(seed=p.seed, steps=total, start=total - p.steps, end=total,
-                    overlap_factor=p.overlap_factor, base_only_steps=1)
+    plan = Regional.model_validate({"seed": p.seed, "steps": total, "start": total - p.steps,
+                                    "end": total, "overlap_factor": p.overlap_factor,
+                                    "base_only_steps": 1})
     return build_regional(g, plan, latent, sampler_links(g, base_sampler),
                           [(mask, sampler_links(g, mask_sampler))])

@@ -1,5 +1,5 @@
 """sample.separated — Impact Pack's sampling primitive — and the plan-time expansion of its
-KSamplerAdvancedWrapper.sample_advanced (SEMANTICS §7) into primitive nodes.
+KSamplerAdvancedWrapper.sample_advanced (docs/semantics.md §7) into primitive nodes.
 
 `sample.separated` is one `separated_sample` call (§7.1, see diffusion/separated.py for how it
 differs from `sample.steps`). `advanced_step` adds the nodes of one `sample_advanced` call
@@ -11,7 +11,7 @@ raised, never swallowed (§15 #9), so Impact's pass-through on a foreign ValueEr
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -19,10 +19,11 @@ from graphrt.core.context import OpContext
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
 from graphrt.core.op import op
-from graphrt.ops.region import SamplerLinks
-from graphrt.ops.sample.basic import progress, step_cost
-from graphrt.ops.sample.params import MAX_STEPS, Sampling
-from graphrt.ops.types import Conditioning, Latent, Mask, Model
+
+from ..region import SamplerLinks
+from ..types import Conditioning, Latent, Mask, Model
+from .basic import progress, step_cost
+from .params import MAX_STEPS, Sampling
 
 # Impact's special samplers: a recovery mode applies only to these (§7.2).
 SP = frozenset({"uni_pc", "uni_pc_bh2", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m_sde",
@@ -41,14 +42,14 @@ class Separated(Sampling):
     sigma_scale: float = Field(1.0, ge=0.0, le=10.0, description="ρ: sigma_factor × ratio")
 
     def sigmas(self) -> list[float]:
-        from graphrt.ops.kernels.separated import separated_sigmas
+        from ..kernels.separated import separated_sigmas
 
         return separated_sigmas(self.sampler, self.scheduler, self.steps, self.start,
                                 self.end, self.leftover_noise, self.sigma_scale)[0]
 
 
 def _separated_calls(p: Separated) -> int | None:
-    from graphrt.ops.kernels.steps import model_calls
+    from ..kernels.steps import model_calls
 
     return model_calls(p.sampler, p.sigmas())
 
@@ -58,7 +59,7 @@ def separated(p: Separated, model: Model, positive: Conditioning, negative: Cond
               latent: Latent, mask: Mask | None = None, *, ctx: OpContext) -> Latent:
     """Impact's separated_sample over steps [start, end) of the full schedule (§7.1); `mask`
     is this call's noise mask (the result then carries none)."""
-    from graphrt.ops.kernels.separated import run_separated
+    from ..kernels.separated import run_separated
 
     return run_separated(model, latent, positive, negative, seed=p.seed, steps=p.steps,
                          cfg=p.cfg, sampler=p.sampler, scheduler=p.scheduler, start=p.start,

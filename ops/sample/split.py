@@ -1,4 +1,4 @@
-"""sample.split (SeargeSDXLSampler2, SEMANTICS §11.1) and sample.img2img_refine
+"""sample.split (SeargeSDXLSampler2, docs/semantics.md §11.1) and sample.img2img_refine
 (SeargeSDXLImage2ImageSampler, §11.2): macros over `sample.steps` and the image ops.
 
 Reproduced exactly: B = int(steps·(base_ratio + 0.0001)); refiner_strength clamped to ≥ 0.01;
@@ -19,9 +19,10 @@ from pydantic import Field
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
 from graphrt.core.op import macro
-from graphrt.ops.image import MAX_SIDE
-from graphrt.ops.sample.params import SEED_MOD, SamplerName, Sampling, SchedulerName
-from graphrt.ops.types import Conditioning, Image, Latent, Model, UpscaleModel, Vae
+
+from ..image import MAX_SIDE
+from ..types import Conditioning, Image, Latent, Model, UpscaleModel, Vae
+from .params import SEED_MOD, SamplerName, Sampling, SchedulerName
 
 Links = dict[str, Ref[Any]]
 

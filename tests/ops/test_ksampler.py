@@ -1,13 +1,12 @@
-"""sample_range (SEMANTICS §3, §1.6, §5) on the exact Gaussian test model."""
+"""sample_range (docs/semantics.md §3, §1.6, §5) on the exact Gaussian test model."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-
-from graphrt.core.meter import measure
 from gaussian_net import cond, gaussian_model
 
+from graphrt.core.meter import measure
 from graphrt.ops.kernels.guidance import CFGDenoiser
 from graphrt.ops.kernels.ksampler import sample_range
 from graphrt.ops.kernels.samplers import SAMPLERS

@@ -1,4 +1,5 @@
-"""Initial and per-step noise (SEMANTICS §4, SPEC §5): exact, private, process-independent."""
+"""Initial and per-step noise (docs/semantics.md §4, docs/design-notes.md): exact, private,
+process-independent."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from PIL import Image
 
 from graphrt import InvalidGraph, Runtime
 from graphrt.core.context import OpContext
-from graphrt.ops import cond, image, latent, mask
 from graphrt.core.paths import Folders
+from graphrt.ops import cond, image, latent, mask
 
 
 def test_latent_empty_and_composite() -> None:

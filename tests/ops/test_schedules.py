@@ -1,4 +1,4 @@
-"""Schedulers (SEMANTICS §2) against the formulas, recomputed independently here."""
+"""Schedulers (docs/semantics.md §2) against the formulas, recomputed independently here."""
 
 from __future__ import annotations
 

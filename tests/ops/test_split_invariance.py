@@ -1,4 +1,4 @@
-"""[0,n) equals [0,k) + [k,n) with leftover noise kept and no noise re-added (SPEC §5).
+"""[0,n) equals [0,k) + [k,n) with leftover noise kept and no noise re-added (docs/design-notes.md).
 
 Differences are measured in internal units (k·samples, data of unit scale): with
 k = 0.13025 the raw hand-off latent reaches |σ/k| ≈ 100, where float32 steps are ~1e-5.

@@ -1,4 +1,4 @@
-"""Step-range arithmetic (SEMANTICS §3.2, §15 #1–2) and the pure-Python call count."""
+"""Step-range arithmetic (docs/semantics.md §3.2, §15 #1–2) and the pure-Python call count."""
 
 from __future__ import annotations
 

@@ -1,13 +1,12 @@
-"""Unsampler (SEMANTICS §10): invert with a deterministic solver, then resample."""
+"""Unsampler (docs/semantics.md §10): invert with a deterministic solver, then resample."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-
-from graphrt.core.meter import measure
 from gaussian_net import cond, gaussian_model
 
+from graphrt.core.meter import measure
 from graphrt.ops.kernels.ksampler import sample_range
 from graphrt.ops.kernels.samplers import STOCHASTIC
 from graphrt.ops.kernels.schedules import calculate_sigmas

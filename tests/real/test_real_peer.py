@@ -6,7 +6,7 @@ noise, refiner [2, 4) without adding noise). diffusers: `StableDiffusionXLPipeli
 `denoising_end=0.5` then `StableDiffusionXLImg2ImgPipeline` with `denoising_start=0.5`, both
 with `EulerDiscreteScheduler(timestep_spacing="trailing")`, whose timesteps 999, 749, 499, 249
 are exactly the "simple" schedule's. Same initial noise: graphrt scales its first noise by
-√(1+σ_max²) (SEMANTICS §1.6, "max denoise"), diffusers by `init_noise_sigma` = σ_max for
+√(1+σ_max²) (docs/semantics.md §1.6, "max denoise"), diffusers by `init_noise_sigma` = σ_max for
 trailing spacing, so the pipeline gets noise·√(1+σ_max²)/σ_max as its `latents`.
 Tolerance: 1e-4 relative to the latent's scale, fp32 on the CPU (graphrt's sigma table is
 float64, diffusers' float32; attention kernels are the same).

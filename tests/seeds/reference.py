@@ -1,4 +1,4 @@
-"""Reference loops of the five seed nodes, written straight from SEMANTICS.md on the kernel
+"""Reference loops of the five seed nodes, written straight from docs/semantics.md on the kernel
 functions (ksampler, schedules, imaging), never through the engine or the macros.
 
 They keep the originals' shape on purpose — LATENT dicts whose "noise_mask" is set, copied
@@ -12,9 +12,14 @@ from typing import Any
 
 import torch
 
+from graphrt.ops.kernels.imaging import (
+    blend_images,
+    composite_masked,
+    grow_mask_impact,
+    scale_image,
+)
 from graphrt.ops.kernels.ksampler import run_sigmas, sample_range
 from graphrt.ops.kernels.schedules import sampler_sigmas
-from graphrt.ops.kernels.imaging import blend_images, composite_masked, grow_mask_impact, scale_image
 
 Latent = dict[str, Any]
 SP = {"dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde",

@@ -78,10 +78,10 @@ I2I_CASES = [
 @pytest.mark.parametrize(("params", "with_model"), I2I_CASES)
 def test_img2img_equals_reference(params: dict[str, Any], with_model: bool,
                                   models_dir: Path) -> None:
+    from graphrt.core.paths import Folders
     from graphrt.ops.image import input_path
     from graphrt.ops.kernels.imaging import read_png, scale_image
     from graphrt.ops.models.upscale import load_upscale_model, upscale_tiled
-    from graphrt.core.paths import Folders
 
     graph = tg.img2img_graph(params, "a green triangle on the right",
                              "tiny.safetensors" if with_model else None)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from graphrt import InvalidGraph, Runtime, load_graph
-from graphrt.compat.formats import to_native
-from graphrt.compat.comfy.translate import native_field_to_comfy
 from graphrt.compat.comfy.classes import CLASSES
+from graphrt.compat.comfy.translate import native_field_to_comfy
+from graphrt.compat.formats import to_native
 
 from .workflows import TXT2IMG
 

@@ -2,8 +2,8 @@ import pytest
 
 from graphrt import Registry, op
 from graphrt.core.errors import OpDefinitionError
-from graphrt.library import default_registry
 from graphrt.core.types import Float
+from graphrt.library import default_registry
 from tests.fakeops import FAKE_OPS, Value, const
 
 

@@ -183,7 +183,7 @@ CLASSES: dict[str, NodeClass] = {
         _IMAGE, category="image/upscaling", display_name="Upscale Image (using Model)"),
 }
 
-# The five seed custom nodes, as graphrt's macros (SPEC §5). Their SAMPLER and
+# The five seed custom nodes, as graphrt's macros (docs/design-notes.md). Their SAMPLER and
 # REGIONAL_PROMPTS inputs come from native nodes (sample.sampler, region.prompt), since
 # Impact's provider nodes are not translated.
 _SPLIT_PAIR = (In("base_model", "MODEL", "base_model"),

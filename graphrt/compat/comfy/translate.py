@@ -16,8 +16,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from graphrt.core.errors import Code, Issue, show
 from graphrt.compat.comfy.classes import CLASSES, REQUIRED, In, NodeClass
+from graphrt.core.errors import Code, Issue, show
 
 FORMAT_NAME = "comfyui-api"
 

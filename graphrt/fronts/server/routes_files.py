@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from graphrt.compat.comfy.node_errors import simple_error
 from graphrt.core.paths import UnsafePath, confined
 from graphrt.fronts.server.multipart import parse_form
-from graphrt.compat.comfy.node_errors import simple_error
 
 if TYPE_CHECKING:
     from graphrt.fronts.server.app import Server

@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from graphrt import __version__
+from graphrt.compat.comfy.object_info import object_info
 from graphrt.core.errors import InvalidGraph
 from graphrt.core.schema import op_schema
-from graphrt.compat.comfy.object_info import object_info
 from graphrt.fronts.server.routes_prompt import _json
 from graphrt.fronts.server.submit import Rejected, parse
 

@@ -2,8 +2,9 @@
 
 The Runtime (and its cache) lives as long as the server, so a resubmitted prompt is served
 from the cache. A prompt is planned once: the plan the server checked when it was submitted
-is handed over in `plans`; only a prompt recovered after a restart is planned again. A prompt's end is written to history before the final `executing`
-{node: null} message goes out, so a client that sees it can fetch /history at once. On
+is handed over in `plans`; only a prompt recovered after a restart is planned again. A
+prompt's end is written to history before the final `executing` {node: null} message goes
+out, so a client that sees it can fetch /history at once. On
 shutdown the running prompt is interrupted and left `running`, to be re-queued by the next
 start (`PromptQueue.recover`).
 """

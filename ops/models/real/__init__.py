@@ -1,4 +1,4 @@
-"""Real SD 1.x, SDXL base and SDXL refiner single-file checkpoints (SPEC §9).
+"""Real SD 1.x, SDXL base and SDXL refiner single-file checkpoints.
 
 Models are diffusers (`UNet2DConditionModel`, `AutoencoderKL`) and transformers
 (`CLIPTextModel`, `CLIPTextModelWithProjection`) classes built from configs derived from the
@@ -15,7 +15,7 @@ imports them on first use.
 
 from __future__ import annotations
 
-from graphrt.ops.models.real.detect import (
+from .detect import (
     FAMILIES,
     SD1,
     SDXL,
@@ -24,7 +24,7 @@ from graphrt.ops.models.real.detect import (
     UnknownLayout,
     detect_family,
 )
-from graphrt.ops.models.real.load import build, load_file, read_state
+from .load import build, load_file, read_state
 
 __all__ = ["FAMILIES", "SD1", "SDXL", "SDXL_REFINER", "Family", "UnknownLayout", "build",
            "detect_family", "load_file", "read_state"]

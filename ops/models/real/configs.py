@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graphrt.ops.models.real.detect import UNET, VAE, Family
+from .detect import UNET, VAE, Family
 
 Shapes = Mapping[str, tuple[int, ...]]
 HEAD_DIM = 64

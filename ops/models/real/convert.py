@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.models.real.detect import UNET, VAE, Family
+from .detect import UNET, VAE, Family
 
 IGNORED_SUFFIXES = ("position_ids", "logit_scale")
 OPEN_CLIP_BY_NAME = ("in_proj_weight", "in_proj_bias", "text_projection")
@@ -35,10 +35,12 @@ def convert_unet(state: Mapping[str, torch.Tensor], config: dict[str, Any]
     """(converted UNet weights, file keys the converter needed but the file lacks)."""
     from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
 
-    patched, absent = dict(state), []
+    patched: dict[str, torch.Tensor] = dict(state)
+    absent: list[str] = []
     while True:  # the converter indexes a few keys directly: note each absent one, go on
         try:
-            out = convert_ldm_unet_checkpoint(patched, config)
+            out: dict[str, Any] = convert_ldm_unet_checkpoint(  # type: ignore[no-untyped-call]
+                patched, config)
             break
         except KeyError as err:
             key = UNET + str(err.args[0])
@@ -54,7 +56,7 @@ def convert_vae(state: Mapping[str, torch.Tensor], config: dict[str, Any]) -> di
     from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
 
     sub = {k: v for k, v in state.items() if k.startswith(VAE)}
-    return dict(convert_ldm_vae_checkpoint(sub, config))
+    return dict(convert_ldm_vae_checkpoint(sub, config))  # type: ignore[no-untyped-call]
 
 
 def convert_clip_l(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, Any]:
@@ -62,7 +64,8 @@ def convert_clip_l(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, 
     from diffusers.loaders.single_file_utils import convert_ldm_clip_checkpoint
 
     sub = {k: v for k, v in state.items() if k.startswith(prefix)}
-    out = convert_ldm_clip_checkpoint(sub, remove_prefix=prefix)
+    out: dict[str, Any] = convert_ldm_clip_checkpoint(  # type: ignore[no-untyped-call]
+        sub, remove_prefix=prefix)
     return {k.removeprefix("text_model."): v for k, v in out.items()}
 
 
@@ -72,7 +75,8 @@ def convert_clip_g(model: Any, state: Mapping[str, torch.Tensor], prefix: str) -
     from diffusers.loaders.single_file_utils import convert_open_clip_checkpoint
 
     sub = {k: v for k, v in state.items() if k.startswith(prefix)}
-    return dict(convert_open_clip_checkpoint(model, sub, prefix=prefix))
+    return dict(convert_open_clip_checkpoint(  # type: ignore[no-untyped-call]
+        model, sub, prefix=prefix))
 
 
 class Origins:

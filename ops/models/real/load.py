@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
-from graphrt.ops.kernels.model import DiffusionModel
-from graphrt.ops.models.real.configs import derive
-from graphrt.ops.models.real.convert import (
+from ...kernels.model import DiffusionModel
+from .configs import derive
+from .convert import (
     Origins,
     StrictLoadError,
     check_unused,
@@ -29,11 +29,11 @@ from graphrt.ops.models.real.convert import (
     convert_vae,
     load_strict,
 )
-from graphrt.ops.models.real.detect import Family, detect_family
-from graphrt.ops.models.real.devices import Placement, compute_dtype, resolve
-from graphrt.ops.models.real.text import RealClip
-from graphrt.ops.models.real.unet import UNetNet
-from graphrt.ops.models.real.vae import RealVae
+from .detect import Family, detect_family
+from .devices import Placement, compute_dtype, resolve
+from .text import RealClip
+from .unet import UNetNet
+from .vae import RealVae
 
 SAFETENSORS = (".safetensors", ".sft")
 PICKLES = (".ckpt", ".pt", ".pth", ".bin")
@@ -116,11 +116,12 @@ def build(state: dict[str, torch.Tensor], family: Family, device: Any = "cpu",
 
     pooled = configs["clip_g"]["projection_dim"] if family.clip_g else None
     net = UNetNet(unet, placements["unet"], pooled)
-    prediction = "v" if "v_pred" in state else "eps"
+    prediction: Literal["eps", "v"] = "v" if "v_pred" in state else "eps"
     model = DiffusionModel(net, latent_scale=family.latent_scale, prediction=prediction,
                            name=family.name)
     time_dim = configs["unet"].get("addition_time_embed_dim")
-    text = {k: placements[k] for k in ("clip_l", "clip_g") if k in placements}
+    text: dict[str, Placement] = {k: placements[k] for k in ("clip_l", "clip_g")
+                                  if k in placements}
     return model, RealClip(family, clip_l, clip_g, text, time_dim), RealVae(
         vae, placements["vae"])
 

@@ -3,12 +3,13 @@
 - SD 1.x: CLIP-L's last hidden state (final layer norm applied), [1, 77·n, 768]; with
   `clip_skip = k > 1`, hidden state −k, also layer-normed (as ComfyUI's CLIPSetLastLayer).
 - SDXL base: CLIP-L and bigG *penultimate* hidden states without the final norm, concatenated
-  (768 + 1280 = 2048); the pooled vector is bigG's projected pooled output (SEMANTICS §12.1).
+  (768 + 1280 = 2048); the pooled vector is bigG's projected pooled output
+  (docs/semantics.md §12.1).
 - SDXL refiner: bigG alone (1280), same pooled vector.
 Prompts longer than 75 tokens are split into 77-token chunks encoded separately and
 concatenated along the token axis; CLIP-L and bigG chunk counts are evened out with empty
 chunks; the pooled vector comes from the first chunk. CLIP-L pads with 49407, bigG with 0.
-y (SEMANTICS §12.2) = [pooled | e(height) e(width) e(crop_h) e(crop_w) e(target_height)
+y (docs/semantics.md §12.2) = [pooled | e(height) e(width) e(crop_h) e(crop_w) e(target_height)
 e(target_width)] for the base and [pooled | e(height) e(width) e(crop_h) e(crop_w)
 e(aesthetic)] for the refiner, e = the UNet's sinusoidal embedding (cos, sin) of width
 `time_dim` (256 in real files). Conditioning tensors come back as float32 on the encoder's
@@ -23,9 +24,9 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.models.real.detect import Family
-from graphrt.ops.models.real.devices import Placement
-from graphrt.ops.models.real.tokenizer import EOS, shared
+from .detect import Family
+from .devices import Placement
+from .tokenizer import EOS, shared
 
 DEFAULT_SIZE = 1024  # sizes of `text.encode` on SDXL, which has no size params
 

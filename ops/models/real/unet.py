@@ -2,9 +2,10 @@
 
 `UNetNet(c_in·x, t, context, y)` returns the UNet's prediction (ε, or v for v-prediction
 checkpoints) in the input's dtype. SDXL's added conditioning arrives precomputed in `y`
-(SEMANTICS §12.2: pooled text embedding, then the sinusoidal embeddings of the size/crop/target
-or aesthetic ids, as `text.encode_sdxl*` builds it). The diffusers UNet would embed raw time
-ids itself with its parameter-free `add_time_proj`; that module is replaced by the identity, so
+(docs/semantics.md §12.2: pooled text embedding, then the sinusoidal embeddings of the
+size/crop/target or aesthetic ids, as `text.encode_sdxl*` builds it). The diffusers UNet would
+embed raw time ids itself with its parameter-free `add_time_proj`; that module is replaced by
+the identity, so
 `added_cond_kwargs = {"text_embeds": y[:, :P], "time_ids": y[:, P:]}` reaches `add_embedding`
 as exactly `y`. Runs under `torch.no_grad`, on the placement's device and dtype.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.models.real.devices import Placement
+from .devices import Placement
 
 
 class UNetNet:
@@ -46,8 +47,8 @@ class UNetNet:
             y = y.to(device, dtype)
             kwargs["added_cond_kwargs"] = {"text_embeds": y[:, : self.pooled_dim],
                                            "time_ids": y[:, self.pooled_dim :]}
-        out = self.unet(x_in.to(device, dtype), t.to(device), context.to(device, dtype),
-                        return_dict=False, **kwargs)[0]
+        out: torch.Tensor = self.unet(x_in.to(device, dtype), t.to(device),
+                                      context.to(device, dtype), return_dict=False, **kwargs)[0]
         return out.to(x_in.device, x_in.dtype)
 
     def to(self, device: Any) -> UNetNet:

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.kernels.imaging import crop_to_multiple
-from graphrt.ops.models.real.devices import Placement
+from ...kernels.imaging import crop_to_multiple
+from .devices import Placement
 
 
 class RealVae:
@@ -31,13 +31,13 @@ class RealVae:
         crop = crop_to_multiple(image, self.downscale)
         device, dtype = self.placement.use()
         x = crop.to(device, dtype) * 2.0 - 1.0
-        mean = self.vae.encode(x).latent_dist.mean
+        mean: torch.Tensor = self.vae.encode(x).latent_dist.mean
         return mean.to(image.device, torch.float32)
 
     @torch.no_grad()
     def decode(self, samples: torch.Tensor) -> torch.Tensor:
         device, dtype = self.placement.use()
-        x = self.vae.decode(samples.to(device, dtype), return_dict=False)[0]
+        x: torch.Tensor = self.vae.decode(samples.to(device, dtype), return_dict=False)[0]
         image = ((x.float() + 1.0) / 2.0).clamp(0.0, 1.0).movedim(1, -1)
         return image.to(samples.device)
 

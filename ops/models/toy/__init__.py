@@ -17,16 +17,15 @@ Conventions:
 
 from __future__ import annotations
 
-from graphrt.ops.kernels.model import DiffusionModel
-from graphrt.ops.models.toy.clip import ToyClip
-from graphrt.ops.models.toy.prompt import Scene, ToyObject, parse_prompt
-from graphrt.ops.models.toy.unet import ToyUNet
-from graphrt.ops.models.toy.vae import ToyVae
-
-from graphrt.ops.models.builtin import TOY_MODELS
+from ...kernels.model import DiffusionModel
+from ..builtin import TOY_MODELS
+from .clip import ToyClip
+from .prompt import Scene, ToyObject, parse_prompt
+from .unet import ToyUNet
+from .vae import ToyVae
 
 LATENT_SCALE = 1.0
-SPREADS = {"toy-shapes": 0.1, "toy-shapes-refiner": 0.05}
+SPREADS = dict(zip(TOY_MODELS, (0.1, 0.05), strict=True))  # toy-shapes, toy-shapes-refiner
 UNCOND_RATIO = 2.0
 
 __all__ = [

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.models.toy.prompt import words
-from graphrt.ops.models.toy.vocab import BOS, CONTEXT_DIM, CONTEXT_LEN, EOS, TOKEN_IDS, TOKENS
+from .prompt import words
+from .vocab import BOS, CONTEXT_DIM, CONTEXT_LEN, EOS, TOKEN_IDS, TOKENS
 
 _CHUNK = CONTEXT_LEN - 2
 _SPECIAL = (TOKEN_IDS[BOS], TOKEN_IDS[EOS])

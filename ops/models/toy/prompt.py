@@ -16,7 +16,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graphrt.ops.models.toy.vocab import COLOURS, DEFAULT_COLOUR, DEFAULT_SIZE, POSITIONS, SHAPES, SIZES, normalise_word
+from .vocab import (
+    COLOURS,
+    DEFAULT_COLOUR,
+    DEFAULT_SIZE,
+    POSITIONS,
+    SHAPES,
+    SIZES,
+    normalise_word,
+)
 
 
 @dataclass(frozen=True)

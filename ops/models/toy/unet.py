@@ -23,11 +23,11 @@ from typing import Any
 
 import torch
 
-from graphrt.ops.kernels.table import sigma_table
-from graphrt.ops.models.toy.clip import read_context
-from graphrt.ops.models.toy.prompt import Scene, parse_words
-from graphrt.ops.models.toy.vae import rgb_to_latent
-from graphrt.ops.models.toy.vocab import ANCHORS, COLOURS, DEFAULT_BACKGROUND, POSITIONS, SIZES
+from ...kernels.table import sigma_table
+from .clip import read_context
+from .prompt import Scene, parse_words
+from .vae import rgb_to_latent
+from .vocab import ANCHORS, COLOURS, DEFAULT_BACKGROUND, POSITIONS, SIZES
 
 SUPERSAMPLE = 4
 

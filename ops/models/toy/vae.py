@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from graphrt.ops.kernels.imaging import crop_to_multiple
+from ...kernels.imaging import crop_to_multiple
 
 LUMA = (0.299, 0.587, 0.114)
 
