@@ -27,18 +27,23 @@ from .params import SEED_MOD, SamplerName, Sampling, SchedulerName
 Links = dict[str, Ref[Any]]
 
 
-class Split(Sampling):
+class SeargeSampling(Sampling):
+    """What both Searge samplers share: their defaults, the base/refiner split and offsets."""
+
     steps: int = Field(20, ge=1, le=200)
     cfg: float = Field(7.0, ge=0.0, le=100.0)
     sampler: SamplerName = "ddim"
     scheduler: SchedulerName = "ddim_uniform"
     base_ratio: float = Field(0.8, ge=0.0, le=1.0)
-    denoise: float = Field(1.0, ge=0.0, le=1.0)
-    refiner_prep_steps: int = Field(0, ge=0, le=10)
     noise_offset: int = Field(1, ge=0, le=1)
     refiner_strength: float = Field(1.0, ge=0.0, le=1.0, description="clamped to ≥ 0.01")
     refiner_cfg: float | None = Field(None, ge=0.0, le=100.0, description="the refiner's "
                                       "cfg (graphrt extension; None: cfg, as Searge)")
+
+
+class Split(SeargeSampling):
+    denoise: float = Field(1.0, ge=0.0, le=1.0)
+    refiner_prep_steps: int = Field(0, ge=0, le=10)
 
     @property
     def base_steps(self) -> int:
@@ -90,21 +95,14 @@ def split(p: Split, g: Builder, base_model: Ref[Model], base_positive: Ref[Condi
                         prep=p.refiner_prep_steps)
 
 
-class Img2Img(Sampling):
+class Img2Img(SeargeSampling):
     steps: int = Field(20, ge=0, le=200)
-    cfg: float = Field(7.0, ge=0.0, le=100.0)
-    sampler: SamplerName = "ddim"
-    scheduler: SchedulerName = "ddim_uniform"
-    base_ratio: float = Field(0.8, ge=0.0, le=1.0)
     denoise: float = Field(0.25, ge=0.0, le=1.0)
     softness: float = Field(0.0, ge=0.0, le=1.0, description="blend of the bicubic original "
                             "into the model-upscaled image")
     scaled_width: int | None = Field(1536, ge=0, le=MAX_SIDE, description="None: no resize; "
                                      "0 keeps the aspect ratio")
     scaled_height: int | None = Field(1536, ge=0, le=MAX_SIDE)
-    noise_offset: int = Field(1, ge=0, le=1)
-    refiner_strength: float = Field(1.0, ge=0.0, le=1.0, description="clamped to ≥ 0.01")
-    refiner_cfg: float | None = Field(None, ge=0.0, le=100.0)
 
 
 @macro("sample.img2img_refine", version=1)
