@@ -11,11 +11,23 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import Cancelled
 from .paths import Folders
 from .settings import RunSettings
+
+
+class HasDocument(Protocol):
+    """What a context reads the run's document from (a Plan)."""
+
+    @property
+    def document(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class _Given:
+    document: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -27,14 +39,21 @@ class OpContext:
     op: str = ""
     settings: RunSettings = field(default_factory=RunSettings)
     folders: Folders = field(default_factory=Folders)
-    document: Mapping[str, Any] | None = None
+    plan: HasDocument | None = None
     interrupt: threading.Event = field(default_factory=threading.Event)
     on_progress: Callable[[int, int, Any], None] | None = None
 
     @classmethod
-    def detached(cls, **kwargs: Any) -> OpContext:
-        """A context for calling an op outside a run (CPU, fp32 unless given)."""
-        return cls(**kwargs)
+    def detached(cls, *, document: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> OpContext:
+        """A context for calling an op outside a run (CPU, fp32 unless given); `document`
+        is what `ctx.document` returns."""
+        return cls(plan=_Given(document) if document is not None else None, **kwargs)
+
+    @property
+    def document(self) -> Mapping[str, Any] | None:
+        """The document being run, with its args and overrides (built on first use)."""
+        return self.plan.document if self.plan is not None else None
 
     @property
     def device(self) -> str:

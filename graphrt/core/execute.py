@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,11 +67,10 @@ class Execution:
     The run's device, dtype and folders come from the plan and the runtime; ops read them
     from the `OpContext` the executor injects."""
 
-    def __init__(self, plan: Plan, store: Store, folders: Folders, sink: ev.Sink,
-                 interrupt: threading.Event, document: dict[str, Any] | None = None,
-                 *, strict: bool = False) -> None:
+    def __init__(self, plan: Plan, store: Store, folders: Folders, sink: ev.Sink | None,
+                 interrupt: threading.Event, *, strict: bool = False) -> None:
         self.plan, self.store, self.folders, self.sink = plan, store, folders, sink
-        self.interrupt, self.document, self.strict = interrupt, document, strict
+        self.interrupt, self.strict = interrupt, strict
         self.run_id = uuid.uuid4().hex
         self.live: dict[str, dict[str, Any]] = {}
         self.tried_load: set[str] = set()
@@ -80,21 +80,24 @@ class Execution:
         self.model_calls = 0
 
     def emit(self, event: ev.Event) -> None:
-        self.sink(event)
+        if self.sink is not None:
+            self.sink(event)
 
     def run(self) -> RunResult:
         start = time.perf_counter()
         plan = self.plan
         statuses = decide(plan, self.store)
-        todo = [n for n in plan.order if statuses[n] == "execute"]
-        cached = [n for n in plan.order if statuses[n] == "cached"]
+        todo = [n for n, s in statuses.items() if s == "execute"]
+        cached = [n for n, s in statuses.items() if s == "cached"]
         predicted = _sum_or_none(plan.model_calls(n) for n in todo)
-        self.emit(ev.RunStarted(self.run_id, len(plan.order), todo, cached, predicted))
-        for n in cached:
-            self.emit(ev.NodeCached(self.run_id, n, plan.node(n).spec.name, plan.keys[n]))
-        remaining = {n: 0 for n in plan.order}
+        if self.sink is not None:  # events are built only for a sink that wants them
+            self.emit(ev.RunStarted(self.run_id, len(plan.order), todo, cached, predicted))
+            for n in cached:
+                self.emit(ev.NodeCached(self.run_id, n, plan.node(n).spec.name, plan.keys[n]))
+        upstreams, live = plan.upstreams, self.live
+        remaining = dict.fromkeys(plan.order, 0)
         for n in todo:
-            for u in plan.upstream(n):
+            for u in upstreams[n]:
                 remaining[u] += 1
         keep = {ref.node for ref in plan.outputs.values()}
         interrupted = False
@@ -102,23 +105,25 @@ class Execution:
             for n in todo:
                 if self.interrupt.is_set():
                     raise Cancelled("interrupted")
-                if n in self.live:  # already recomputed while recovering another node
+                if n in live:  # already recomputed while recovering another node
                     continue
-                root = self._failed_upstream(n)
+                ups = upstreams[n]
+                root = self._failed_upstream(n) if self.failed else None
                 if root is not None:
                     self.blocked[n] = root
                     self.emit(ev.NodeSkipped(self.run_id, n, plan.node(n).spec.name, root))
                     continue
                 try:
-                    for u in plan.upstream(n):
-                        self._ensure(u)
+                    for u in ups:
+                        if u not in live:
+                            self._ensure(u)
                     self._execute(n)
                 except _NodeFailed:
                     continue
-                for u in plan.upstream(n):
+                for u in ups:
                     remaining[u] -= 1
                     if remaining[u] == 0 and u not in keep:
-                        self.live.pop(u, None)
+                        live.pop(u, None)
             outputs = self._outputs()
         except Cancelled:
             interrupted, outputs = True, {}
@@ -155,6 +160,8 @@ class Execution:
 
     def _ensure(self, target: str) -> None:
         """Make `target`'s outputs live: from the cache, or by (re)computing it."""
+        if target in self.live:
+            return
         stack = [target]
         while stack:
             n = stack[-1]
@@ -170,7 +177,7 @@ class Execution:
                     self.live[n] = value
                     stack.pop()
                     continue
-            missing = [u for u in self.plan.upstream(n) if u not in self.live]
+            missing = [u for u in self.plan.upstreams[n] if u not in self.live]
             if missing:
                 stack.extend(missing)
                 continue
@@ -186,31 +193,29 @@ class Execution:
             return MISSING
 
     def _execute(self, node_id: str) -> None:
-        node = self.plan.node(node_id)
+        node = self.plan.graph.nodes[node_id]
         spec, key = node.spec, self.plan.keys[node_id]
-        self.emit(ev.NodeStarted(self.run_id, node_id, spec.name, key))
-
-        def progress(i: int, total: int, preview: Any = None) -> None:
-            self.emit(ev.Progress(self.run_id, node_id, i, total, preview))
-
-        settings = self.plan.settings
+        if self.sink is not None:
+            self.emit(ev.NodeStarted(self.run_id, node_id, spec.name, key))
+        settings, live = self.plan.settings, self.live
         args: list[Any] = [node.params]
         named: dict[str, Any] = {}
         for port in spec.inputs:
             value = node.inputs.get(port.name)
             if port.variadic:
                 refs = value if isinstance(value, tuple) else ()
-                args.extend(self.live[r.node][r.port] for r in refs if isinstance(r, Ref))
+                args.extend(live[r.node][r.port] for r in refs if isinstance(r, Ref))
             elif isinstance(value, Ref):
-                args.append(self.live[value.node][value.port])
+                args.append(live[value.node][value.port])
             else:
                 args.append(None)
         if spec.device:  # the executor places inputs; cached values are never moved in place
             args[1:] = [to_device(a, settings.device) for a in args[1:]]
-        if "ctx" in spec.injected:
+        if spec.injected:
             named["ctx"] = OpContext(node=node_id, op=spec.name, settings=settings,
-                                     folders=self.folders, document=self.document,
-                                     interrupt=self.interrupt, on_progress=progress)
+                                     folders=self.folders, plan=self.plan,
+                                     interrupt=self.interrupt,
+                                     on_progress=self._progress(node_id))
         before = [content_digest(a) for a in args[1:]] if self.strict else None
         t0 = time.perf_counter()
         try:
@@ -235,7 +240,16 @@ class Execution:
         self.executed.append(node_id)
         calls = counts["model_calls"]
         self.model_calls += calls
-        self.emit(ev.NodeFinished(self.run_id, node_id, spec.name, duration, calls))
+        if self.sink is not None:
+            self.emit(ev.NodeFinished(self.run_id, node_id, spec.name, duration, calls))
+
+    def _progress(self, node_id: str) -> Callable[[int, int, Any], None] | None:
+        """The progress hook of a node's context: events for a sink, else none."""
+        sink, run_id = self.sink, self.run_id
+        if sink is None:
+            return None
+        return lambda i, total, preview=None: sink(ev.Progress(run_id, node_id, i, total,
+                                                               preview))
 
 
 def _check_unmutated(op: str, ports: Any, values: list[Any], before: list[str]) -> None:

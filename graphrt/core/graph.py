@@ -32,6 +32,11 @@ class Node:
     inputs: Inputs
     source: str
     origin: str | None = None
+    upstream: tuple[str, ...] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ups = dict.fromkeys(r.node for r in self.links() if isinstance(r, Ref))
+        object.__setattr__(self, "upstream", tuple(ups))
 
     def links(self) -> Iterator[Link]:
         """Every link of the node's inputs, variadic ones flattened, in port order."""
@@ -42,8 +47,8 @@ class Node:
                 yield value
 
     def upstream_ids(self) -> list[str]:
-        """Distinct ids of the nodes this node reads from."""
-        return list(dict.fromkeys(r.node for r in self.links() if isinstance(r, Ref)))
+        """Distinct ids of the nodes this node reads from, in link order."""
+        return list(self.upstream)
 
 
 @dataclass(frozen=True)

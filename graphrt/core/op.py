@@ -19,6 +19,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -77,10 +78,18 @@ class OpSpec:
     device: bool = False
 
     def input(self, name: str) -> Port | None:
-        return next((p for p in self.inputs if p.name == name), None)
+        return self._inputs_by_name.get(name)
 
     def output(self, name: str) -> Port | None:
-        return next((p for p in self.outputs if p.name == name), None)
+        return self._outputs_by_name.get(name)
+
+    @cached_property
+    def _inputs_by_name(self) -> dict[str, Port]:
+        return {p.name: p for p in self.inputs}
+
+    @cached_property
+    def _outputs_by_name(self) -> dict[str, Port]:
+        return {p.name: p for p in self.outputs}
 
     def outputs_of(self, result: Any) -> dict[str, Any]:
         """Split an op's return value into a {port: value} dict."""

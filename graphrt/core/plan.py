@@ -11,6 +11,7 @@ needed at all (everything downstream of it is cached).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 import networkx as nx
@@ -41,6 +42,25 @@ class Plan:
     consumers: dict[str, list[str]] = field(default_factory=dict)
     upstreams: dict[str, list[str]] = field(default_factory=dict)
     settings: RunSettings = field(default_factory=RunSettings)
+    fingerprints: dict[str, Any] = field(default_factory=dict)  # file identities in the keys
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """The document this plan runs, its args and overrides, as JSON-ready data (what
+        saving ops embed so an output can be rerun); built on first use, once per plan."""
+        graph = self.graph
+        return {"graph": graph.doc.dump(), "args": dict(graph.args),
+                "overrides": dict(graph.overrides)}
+
+    def files_unchanged(self, folders: Folders) -> bool:
+        """True while every file this plan's keys fingerprint is as it was when planned (a
+        plan reused for an identical document must not serve a changed file's results)."""
+        try:
+            return all(self.node(n).spec.fingerprint(self.node(n).params, folders) == fp
+                       for n, fp in self.fingerprints.items()
+                       if self.node(n).spec.fingerprint is not None)
+        except (OSError, ValueError):
+            return False
 
     @property
     def dag(self) -> nx.DiGraph:
@@ -93,12 +113,16 @@ def make_plan(
             consumers[u].append(node_id)
     order = topological_order(needed, upstreams)
     keys: dict[str, str] = {}
+    fingerprints: dict[str, Any] = {}
     folders = folders or Folders()
     settings = settings or RunSettings()
     issues: list[Issue] = []
     for node_id in order:
+        node = graph.nodes[node_id]
         try:
-            keys[node_id] = _key(graph.nodes[node_id], keys, folders, settings)
+            if node.spec.fingerprint is not None:
+                fingerprints[node_id] = node.spec.fingerprint(node.params, folders)
+            keys[node_id] = _key(node, keys, fingerprints.get(node_id), settings)
         except (OSError, ValueError) as exc:
             issues.append(Issue(code=Code.BAD_FILE, node=node_id, field="params",
                                 message=str(exc), expected="a readable file", found=str(exc),
@@ -106,7 +130,7 @@ def make_plan(
             keys[node_id] = ""
     if issues:
         raise InvalidGraph(issues)
-    return Plan(graph, order, keys, wanted, consumers, upstreams, settings)
+    return Plan(graph, order, keys, wanted, consumers, upstreams, settings, fingerprints)
 
 
 def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
@@ -150,7 +174,7 @@ def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
     return seen
 
 
-def _key(node: Node, keys: dict[str, str], folders: Folders, settings: RunSettings) -> str:
+def _key(node: Node, keys: dict[str, str], fingerprint: Any, settings: RunSettings) -> str:
     inputs: list[tuple[str, str, str]] = []
     for port, value in node.inputs.items():
         if isinstance(value, tuple):
@@ -158,9 +182,6 @@ def _key(node: Node, keys: dict[str, str], folders: Folders, settings: RunSettin
                           if isinstance(r, Ref))
         elif isinstance(value, Ref):
             inputs.append((port, keys[value.node], value.port))
-    fingerprint: Any = None
-    if node.spec.fingerprint is not None:
-        fingerprint = node.spec.fingerprint(node.params, folders)
     params = node.params.model_dump(mode="json")
     run = settings.key() if node.spec.device else None
     return node_key(node.spec.name, node.spec.version, params, inputs, fingerprint, run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,11 +25,14 @@ from .execute import Execution, RunResult
 from .graph import Graph
 from .paths import Folders
 from .pipeline import Check, Preparer, Source
+from .request import request_digest
 from .plan import Plan, Status, decide
 from .registry import Registry
 from .settings import RunSettings
 from .store import DiskStore, MemoryStore, TieredStore
 from .store.memory import DEFAULT_BUDGET as MEMORY_BUDGET
+
+PLANS_KEPT = 8  # plans of recent requests, for identical resubmissions
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Runtime:
         self.settings = RunSettings.resolve(device, dtype)
         self.preparer = Preparer(self.registry, tuple(formats), self.folders, self.settings)
         self.strict = strict
+        self._plans: OrderedDict[str, Plan] = OrderedDict()  # request digest → its plan
         self._cancel = threading.Event()  # the current (or last) run's interrupt flag
         self._lock = threading.Lock()
 
@@ -113,9 +118,24 @@ class Runtime:
     def prepare(self, source: Source, *, args: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None, outputs: list[str] | None = None,
                 checks: Sequence[Check] = ()) -> Plan:
-        """Load, check, expand, run `checks` on the expanded graph, prune, order and key."""
-        return self.preparer.prepare(source, args=args, overrides=overrides, outputs=outputs,
+        """Load, check, expand, run `checks` on the expanded graph, prune, order and key.
+
+        An identical request (same document bytes, args, overrides and outputs, no host
+        checks) reuses the plan made for it, once the files its keys fingerprint are found
+        unchanged: a resubmitted document costs a digest, not a replan."""
+        digest = None if checks else request_digest(source, args, overrides, outputs)
+        if digest is not None:
+            plan = self._plans.get(digest)
+            if plan is not None and plan.files_unchanged(self.folders):
+                self._plans.move_to_end(digest)
+                return plan
+        plan = self.preparer.prepare(source, args=args, overrides=overrides, outputs=outputs,
                                      checks=checks)
+        if digest is not None:
+            self._plans[digest] = plan
+            while len(self._plans) > PLANS_KEPT:
+                self._plans.popitem(last=False)
+        return plan
 
     def plan(self, source: Source | Plan, *, args: Mapping[str, Any] | None = None,
              overrides: Mapping[str, Any] | None = None,
@@ -144,20 +164,13 @@ class Runtime:
             source, args=args, overrides=overrides, outputs=outputs)
         with self._lock, gc_frozen():
             self._cancel = cancel or threading.Event()
-            graph = plan.graph
-            document = {"graph": graph.doc.dump(), "args": dict(graph.args),
-                        "overrides": dict(graph.overrides)}
-            run = Execution(plan, self.store, self.folders, on_event or _ignore,
-                            self._cancel, document, strict=self.strict)
+            run = Execution(plan, self.store, self.folders, on_event, self._cancel,
+                            strict=self.strict)
             return run.run()
 
     def interrupt(self) -> None:
         """Ask the current run (if any) to stop at its next progress tick or node boundary."""
         self._cancel.set()
-
-
-def _ignore(_event: ev.Event) -> None:
-    pass
 
 
 @contextmanager

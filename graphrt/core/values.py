@@ -18,11 +18,17 @@ def is_tensor(value: Any) -> bool:
     return type(value).__module__.startswith("torch") and hasattr(value, "element_size")
 
 
+_SCALARS = (int, float, bool, str, bytes, type(None))
+
+
 def nbytes(value: Any) -> int:
     """Approximate memory held by a value (tensors exactly; models by their parameters)."""
     total, seen, stack = 0, set(), [value]
     while stack:
         v = stack.pop()
+        if type(v) in _SCALARS:  # most values of trivial ops: no bookkeeping needed
+            total += sys.getsizeof(v)
+            continue
         if id(v) in seen:
             continue
         seen.add(id(v))
