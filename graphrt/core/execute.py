@@ -248,8 +248,11 @@ class Execution:
         sink, run_id = self.sink, self.run_id
         if sink is None:
             return None
-        return lambda i, total, preview=None: sink(ev.Progress(run_id, node_id, i, total,
-                                                               preview))
+
+        def progress(i: int, total: int, preview: Any = None) -> None:
+            sink(ev.Progress(run_id, node_id, i, total, preview))
+
+        return progress
 
 
 def _check_unmutated(op: str, ports: Any, values: list[Any], before: list[str]) -> None:

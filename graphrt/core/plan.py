@@ -56,11 +56,14 @@ class Plan:
         """True while every file this plan's keys fingerprint is as it was when planned (a
         plan reused for an identical document must not serve a changed file's results)."""
         try:
-            return all(self.node(n).spec.fingerprint(self.node(n).params, folders) == fp
-                       for n, fp in self.fingerprints.items()
-                       if self.node(n).spec.fingerprint is not None)
+            for node_id, known in self.fingerprints.items():
+                node = self.node(node_id)
+                identify = node.spec.fingerprint
+                if identify is not None and identify(node.params, folders) != known:
+                    return False
         except (OSError, ValueError):
             return False
+        return True
 
     @property
     def dag(self) -> nx.DiGraph:

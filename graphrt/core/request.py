@@ -36,10 +36,10 @@ def request_digest(source: Any, args: Mapping[str, Any] | None,
 
 
 def _document_bytes(source: Any) -> bytes:
-    if isinstance(source, dict):
-        return b"d" + msgpack.packb(source, use_bin_type=True)
-    if isinstance(source, GraphDoc):
-        return b"g" + msgpack.packb(source.dump(), use_bin_type=True)
+    if isinstance(source, dict | GraphDoc):
+        data = source.dump() if isinstance(source, GraphDoc) else source
+        packed: bytes = msgpack.packb(data, use_bin_type=True)
+        return (b"g" if isinstance(source, GraphDoc) else b"d") + packed
     text = str(source)
     if isinstance(source, str) and text.lstrip().startswith("{"):
         return b"t" + text.encode()

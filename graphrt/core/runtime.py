@@ -25,9 +25,9 @@ from .execute import Execution, RunResult
 from .graph import Graph
 from .paths import Folders
 from .pipeline import Check, Preparer, Source
-from .request import request_digest
 from .plan import Plan, Status, decide
 from .registry import Registry
+from .request import request_digest
 from .settings import RunSettings
 from .store import DiskStore, MemoryStore, TieredStore
 from .store.memory import DEFAULT_BUDGET as MEMORY_BUDGET
@@ -107,6 +107,7 @@ class Runtime:
         self.preparer = Preparer(self.registry, tuple(formats), self.folders, self.settings)
         self.strict = strict
         self._plans: OrderedDict[str, Plan] = OrderedDict()  # request digest → its plan
+        self._plans_lock = threading.Lock()  # the server prepares and runs in two threads
         self._cancel = threading.Event()  # the current (or last) run's interrupt flag
         self._lock = threading.Lock()
 
@@ -125,16 +126,17 @@ class Runtime:
         unchanged: a resubmitted document costs a digest, not a replan."""
         digest = None if checks else request_digest(source, args, overrides, outputs)
         if digest is not None:
-            plan = self._plans.get(digest)
+            with self._plans_lock:
+                plan = self._plans.get(digest)
             if plan is not None and plan.files_unchanged(self.folders):
-                self._plans.move_to_end(digest)
                 return plan
         plan = self.preparer.prepare(source, args=args, overrides=overrides, outputs=outputs,
                                      checks=checks)
         if digest is not None:
-            self._plans[digest] = plan
-            while len(self._plans) > PLANS_KEPT:
-                self._plans.popitem(last=False)
+            with self._plans_lock:
+                self._plans[digest] = plan
+                while len(self._plans) > PLANS_KEPT:
+                    self._plans.popitem(last=False)
         return plan
 
     def plan(self, source: Source | Plan, *, args: Mapping[str, Any] | None = None,
