@@ -1,0 +1,69 @@
+"""An identical request reuses its plan (digest of document, args, overrides, outputs), as
+long as the files its keys fingerprint are unchanged; anything else plans again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import Field
+
+import graphrt.core.pipeline as pipeline
+from graphrt import OpContext, Params, Runtime, op
+from graphrt.core.paths import Folders
+from graphrt.core.types import String
+from tests.fakeops import FAKE_OPS
+from tests.unit.test_scale import chain
+
+
+class Note(Params):
+    name: str = Field(min_length=1)
+
+
+def _identity(p: Note, folders: Folders) -> Any:
+    return (folders.input / p.name).read_text()
+
+
+@op("test.note", fingerprint=_identity)
+def note(p: Note, *, ctx: OpContext) -> String:
+    return (ctx.folders.input / p.name).read_text()
+
+
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    made: list[int] = []
+    real = pipeline.make_plan
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "make_plan", counting)
+    return made
+
+
+def test_identical_requests_plan_once(plans: list[int]) -> None:
+    rt = Runtime(registry=FAKE_OPS)
+    doc = chain(50)
+    first = rt.run(doc)
+    again = rt.run(chain(50))  # an equal document, another object
+    assert len(plans) == 1 and again.executed == [] and again.outputs == first.outputs
+    rt.run(doc, outputs=["x"])
+    rt.run(doc, overrides={"n3.value": 2.0})
+    assert len(plans) == 3
+    changed = chain(50)
+    changed["nodes"]["n7"]["params"]["value"] = 5
+    assert rt.run(changed).executed == [f"n{i}" for i in range(7, 50)]
+    assert len(plans) == 4
+
+
+def test_a_changed_file_replans(plans: list[int], tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("one")
+    rt = Runtime(registry=[*FAKE_OPS, note], input_dir=tmp_path)
+    doc = {"nodes": {"n": {"op": "test.note", "params": {"name": "a.txt"}}},
+           "outputs": {"text": "n.out"}}
+    assert rt.run(doc).outputs == {"text": "one"}
+    assert rt.run(doc).outputs == {"text": "one"} and len(plans) == 1
+    (tmp_path / "a.txt").write_text("two")
+    assert rt.run(doc).outputs == {"text": "two"} and len(plans) == 2
