@@ -6,18 +6,20 @@ metadata ("graphrt" text chunk), so an output can be rerun: `graphrt run output.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost, FileParam
 from graphrt.core.op import Params, op
-from graphrt.core.paths import Folders, confined
+from graphrt.core.paths import Folders, UnsafePath, confined
 from graphrt.core.types import Files
 
 from .types import Image, Mask, UpscaleModel
@@ -71,6 +73,29 @@ class Save(Params):
     prefix: str = Field("graphrt", min_length=1, max_length=128, pattern=r"^[\w\-. /]+$",
                         description="file name prefix, may include a subfolder")
 
+    @field_validator("prefix")
+    @classmethod
+    def _names_a_file_inside(cls, prefix: str) -> str:
+        check_prefix(prefix)
+        return prefix
+
+
+NAME_MAX = 255  # bytes in one path component
+_NOWHERE = Path("/nonexistent/graphrt/output")  # no such folder: the check is on the name
+
+
+def check_prefix(prefix: str) -> None:
+    """Refuse, with ValueError, the prefixes a run refuses for their name alone: the run's
+    own check (`confined`) on a folder that does not exist, and components the file
+    system would refuse as too long."""
+    name = SAVED_IMAGE.file_name(prefix)
+    try:
+        confined(_NOWHERE, name)
+    except UnsafePath:
+        raise ValueError(f"prefix {prefix!r} would leave the output folder") from None
+    if any(len(part.encode()) > NAME_MAX for part in name.split("/")):
+        raise ValueError(f"a folder or file name in the prefix is over {NAME_MAX} bytes")
+
 
 class Saved(NamedTuple):
     images: Files
@@ -97,13 +122,32 @@ def save(p: Save, images: Image, *, ctx: OpContext) -> Saved:
     meta = {METADATA_KEY: json.dumps(ctx.document)} if ctx.document else {}
     written = []
     for image in images:
-        path = first.parent / f"{stem}_{counter:05}_.png"
+        path, counter = _reserve(first.parent, stem, counter)
         tmp = path.with_suffix(".png.tmp")
-        tmp.write_bytes(png_bytes(image, meta))
-        tmp.replace(path)
+        try:
+            tmp.write_bytes(png_bytes(image, meta))
+            tmp.replace(path)  # our own reservation: the content appears at once
+        except BaseException:
+            for leftover in (tmp, path):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+            raise
         written.append(str(path.relative_to(folders.output.resolve())))
         counter += 1
     return Saved(written)
+
+
+def _reserve(folder: Path, stem: str, counter: int) -> tuple[Path, int]:
+    """The first free <stem>_NNNNN_.png from `counter` on, created empty (O_EXCL), so two
+    runs sharing a folder never pick, nor overwrite, the same file."""
+    while True:
+        path = folder / f"{stem}_{counter:05}_.png"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            counter += 1
+            continue
+        return path, counter
 
 
 class Scale(Params):

@@ -60,6 +60,12 @@ def check_params(spec: OpSpec, params: Mapping[str, Any] | BaseModel, node_id: s
     raw = params.model_dump() if isinstance(params, BaseModel) else dict(params)
     try:
         return spec.params.model_validate(raw)
+    except (TypeError, ArithmeticError) as exc:  # a validator's own coercion (int(inf))
+        issues.append(Issue(code=Code.INVALID_PARAM, node=node_id, field="params",
+                            message=f"{spec.name} cannot take these params: "
+                            f"{type(exc).__name__}: {exc}", expected="valid params",
+                            found=type(exc).__name__))
+        return None
     except PydanticError as exc:
         fields = list(spec.params.model_fields)
         for err in exc.errors(include_url=False):

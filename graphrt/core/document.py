@@ -202,10 +202,6 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
                 "node ids use letters, digits, '_' and '-' (not starting with '-')"),
                 expected="[A-Za-z0-9_][A-Za-z0-9_-]*", found=show(node_id)))
             continue
-        plain = _plain_node(raw)
-        if plain is not None:  # the common shape, checked by hand: no model validation
-            good[node_id] = plain
-            continue
         try:
             good[node_id] = NodeDoc.model_validate(raw)
         except PydanticError as exc:
@@ -217,27 +213,6 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
         issues.extend(_pydantic_issues(exc, node=None))
         return None, issues
     return doc.model_copy(update={"nodes": good}), issues
-
-
-_NODE_KEYS = frozenset({"op", "in", "params", "title"})
-
-
-def _plain_node(raw: Any) -> NodeDoc | None:
-    """A NodeDoc for a node that is obviously well-formed (what `NodeDoc.model_validate`
-    would accept unchanged), built without validation; None to take the checked path."""
-    if type(raw) is not dict or not raw.keys() <= _NODE_KEYS:
-        return None
-    op, links, params = raw.get("op"), raw.get("in", {}), raw.get("params", {})
-    title = raw.get("title", "")
-    if type(op) is not str or not op or type(links) is not dict or type(params) is not dict \
-            or type(title) is not str:
-        return None
-    for value in links.values():
-        if type(value) is not str and not (type(value) is list and all(
-                type(v) is str for v in value)):
-            return None
-    copied = {k: v if type(v) is str else list(v) for k, v in links.items()}  # as validated
-    return NodeDoc.model_construct(op=op, in_=copied, params=dict(params), title=title)
 
 
 def load_graph(source: str | Path | dict[str, Any] | GraphDoc,

@@ -55,6 +55,7 @@ class Code(StrEnum):
     # expansion and planning
     EXPANSION_FAILED = "expansion_failed"
     TOO_LARGE = "too_large"
+    TOO_DEEP = "too_deep"  # values nested deeper than a key can be computed for
     BAD_FILE = "bad_file"
     # checks a host (the server) adds from what ops declare
     UNSAFE_PATH = "unsafe_path"
@@ -120,6 +121,15 @@ class CorruptEntry(GraphError):
     def __init__(self, key: str, detail: str) -> None:
         self.key, self.detail = key, detail
         super().__init__(f"cache entry {key} is corrupt: {detail}")
+
+
+class DiskFault(GraphError):
+    """The disk store cannot be used (unreadable index, full or read-only disk); the cache
+    goes on in memory."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
 
 
 class NotSerializable(GraphError):

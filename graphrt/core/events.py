@@ -88,6 +88,13 @@ class CacheCorrupt(Event):
 
 
 @dataclass(frozen=True)
+class CacheDegraded(Event):
+    """The cache lost a tier (a disk fault); the run goes on without it. Once per run."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     executed: list[str]
     cached: list[str]

@@ -94,6 +94,8 @@ class Execution:
             self.emit(ev.RunStarted(self.run_id, len(plan.order), todo, cached, predicted))
             for n in cached:
                 self.emit(ev.NodeCached(self.run_id, n, plan.node(n).spec.name, plan.keys[n]))
+            # a disk tier lost before or during this run: one warning event
+            self.store.watch(lambda detail: self.emit(ev.CacheDegraded(self.run_id, detail)))
         upstreams, live = plan.upstreams, self.live
         remaining = dict.fromkeys(plan.order, 0)
         for n in todo:
@@ -130,6 +132,7 @@ class Execution:
         wall = time.perf_counter() - start
         executed = list(self.executed)
         cached_now = [n for n in cached if n not in self.executed]
+        self.store.watch(None)
         self.emit(ev.RunFinished(self.run_id, executed, cached_now, list(self.failed),
                                  self.model_calls, wall, interrupted))
         stats = {"nodes": len(plan.order), "executed": len(executed), "cached": len(cached_now),

@@ -26,20 +26,31 @@ HASH_SCHEMA = 2  # 2: run settings (device kind, dtype) in the keys of device op
 MAX_DEPTH = 64
 
 
-def canonical(obj: Any, _depth: int = 0) -> Any:
+def canonical(obj: Any) -> Any:
     """A structure msgpack encodes the same way every time.
 
-    Recursion here is bounded by the nesting of one node's params (capped at MAX_DEPTH),
-    never by the size of the graph."""
-    if isinstance(obj, dict):
-        if _depth >= MAX_DEPTH:
-            raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
-        return {k: canonical(obj[k], _depth + 1) for k in sorted(obj, key=_sort_key)}
-    if isinstance(obj, list | tuple):
-        if _depth >= MAX_DEPTH:
-            raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
-        return [canonical(v, _depth + 1) for v in obj]
-    return _scalar(obj)
+    Built without recursion: containers nested MAX_DEPTH deep (the params map being the
+    first level) raise ValueError, and so would no deeper input."""
+    if not isinstance(obj, dict | list | tuple):
+        return _scalar(obj)
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(root, 0, obj, 0)]  # (holder, slot, item, depth)
+    while stack:
+        holder, slot, item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
+            keys = sorted(item, key=_sort_key)
+            holder[slot] = out = dict.fromkeys(keys)  # sorted order, filled below
+            stack.extend((out, k, item[k], depth + 1) for k in keys)
+        elif isinstance(item, list | tuple):
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"params nested deeper than {MAX_DEPTH} levels")
+            holder[slot] = seq = [None] * len(item)
+            stack.extend((seq, i, v, depth + 1) for i, v in enumerate(item))
+        else:
+            holder[slot] = _scalar(item)
+    return root[0]
 
 
 def _sort_key(k: Any) -> tuple[str, str]:

@@ -150,6 +150,7 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     rt = _runtime(ns)
     args, overrides = _inputs(ns)
     report = rt.plan(resolve_graph(ns.graph), args=args, overrides=overrides)
+    _warn_degraded(rt)
     data = report.to_dict()
     if ns.json:
         print(json.dumps(data))
@@ -168,7 +169,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
     rt = _runtime(ns, strict=ns.strict)
     args, overrides = _inputs(ns)
-    printer = ProgressPrinter(enabled=not ns.json and sys.stderr.isatty())
+    printer = ProgressPrinter(enabled=not ns.json and sys.stderr.isatty(), warnings=not ns.json)
     previous = signal.signal(signal.SIGINT, lambda *_: rt.interrupt())
     try:
         result = rt.run(resolve_graph(ns.graph), args=args, overrides=overrides,
@@ -179,7 +180,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     summary = {"outputs": {k: _jsonable(v) for k, v in result.outputs.items()},
                "executed": result.executed, "cached": result.cached, "failed": result.failed,
                "blocked": result.blocked, "interrupted": result.interrupted,
-               "stats": result.stats}
+               "stats": result.stats, "warnings": printer.warned}
     if ns.json:
         print(json.dumps(summary))
     else:
@@ -210,13 +211,27 @@ def cmd_ops(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn_degraded(rt: Any) -> None:
+    """A plan made without the disk cache says so (its statuses know only memory)."""
+    detail = getattr(rt.store, "degraded", None)
+    if detail:
+        print(f"warning: {detail}; the plan knows the memory cache only", file=sys.stderr)
+
+
 def cmd_cache(ns: argparse.Namespace) -> int:
+    from graphrt.core.errors import DiskFault
     from graphrt.core.store import DiskStore
 
     store = DiskStore(default_cache_dir(ns.cache_dir))
-    if ns.action == "clear":
-        store.clear()
-    stats = store.stats()
+    try:
+        if ns.action == "clear":
+            store.clear()
+        stats = store.stats()
+    except DiskFault as fault:
+        print(f"error: {fault.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
     print(json.dumps(stats) if ns.json else "\n".join(f"{k}: {v}" for k, v in stats.items()))
     return EXIT_OK
 

@@ -1,4 +1,5 @@
-"""The CLI's progress display: a tqdm bar per sampling node, a line per node otherwise."""
+"""The CLI's progress display: a tqdm bar per sampling node, a line per node otherwise, and
+a warning line (always, terminal or not) when the cache degrades."""
 
 from __future__ import annotations
 
@@ -9,14 +10,23 @@ from graphrt.core import events as ev
 
 
 class ProgressPrinter:
-    """An event sink that draws progress on stderr when it is a terminal."""
+    """An event sink that draws progress on stderr when it is a terminal (`enabled`), and
+    prints warnings unless `warnings` is off; `warned` keeps what it warned about."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool, warnings: bool = True) -> None:
+        self.enabled, self.warnings = enabled, warnings
+        self.warned: list[str] = []
         self._bar: Any = None
         self._node = ""
 
     def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.CacheDegraded):
+            self.warned.append(event.detail)
+            if self.warnings:
+                self.close()
+                print(f"warning: {event.detail}; this run uses the memory cache only",
+                      file=sys.stderr)
+            return
         if not self.enabled:
             return
         if isinstance(event, ev.Progress):

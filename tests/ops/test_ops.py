@@ -1,10 +1,17 @@
 """Op-level behaviour of the small ops (the kernels have their own tests)."""
 
 import json
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from graphrt import InvalidGraph, Runtime
@@ -60,9 +67,98 @@ def test_save_prefix_cannot_escape(tmp_path: Path) -> None:
     doc = {"nodes": {"i": {"op": "image.load", "params": {"name": "example.png"}},
                      "s": {"op": "image.save", "in": {"images": "i.image"},
                            "params": {"prefix": "../escape"}}}}
-    result = Runtime(output_dir=tmp_path / "out").run(doc)
-    assert "leaves its folder" in result.failed["s"]["message"]
+    with pytest.raises(InvalidGraph) as err:  # refused when checked, as the run refuses it
+        Runtime(output_dir=tmp_path / "out").run(doc)
+    (issue,) = err.value.issues
+    assert (issue.node, issue.field, issue.code) == ("s", "params.prefix", "invalid_param")
+    assert "leave the output folder" in issue.message
     assert not (tmp_path / "escape_00001_.png").exists()
+
+
+PREFIXES = ["pic", "sub/pic", "a/b/c", "../x", "a/../b", "a/../../b", "/abs", "//x", "..",
+            "a/..", "../", "x/", ".", "./x", "a//b", " ", "-", "..x", "x..", "a/./b", "é" * 60,
+            "é" * 128, "a" * 128, "é" * 100 + "/x", "x/" + "é" * 124, "a:b", "a\\b", ""]
+
+
+def _run_refuses(prefix: str, folder: Path) -> bool:
+    ctx = OpContext.detached(folders=Folders(output=folder))
+    try:
+        image.save(image.Save.model_construct(prefix=prefix), torch.rand(1, 4, 4, 3), ctx=ctx)
+    except (ValueError, OSError):
+        return True
+    return False
+
+
+def _validation_refuses(prefix: str) -> bool:
+    try:
+        image.Save(prefix=prefix)
+    except ValueError:
+        return True
+    return False
+
+
+def _agree(prefix: str, folder: Path) -> None:
+    """A prefix that checks runs; one the run refuses is refused when checked. The params
+    model refuses more only by its declared character set and length."""
+    by_validation, by_run = _validation_refuses(prefix), _run_refuses(prefix, folder)
+    assert by_validation or not by_run, f"{prefix!r} validates but the run refuses it"
+    if by_validation and not by_run:
+        assert not re.fullmatch(r"[\w\-. /]{1,128}", prefix), prefix
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_validation_refuses_what_a_run_refuses(prefix: str, tmp_path: Path) -> None:
+    _agree(prefix, tmp_path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.sampled_from("a./é_- "), min_size=1, max_size=130))
+def test_validation_and_run_agree_on_any_prefix(prefix: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        _agree(prefix, Path(folder))
+
+
+def test_save_never_overwrites_a_file_another_run_took(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another run takes pic_00001_.png between this run's scan of the folder and its
+    write: the name is reserved atomically, so this run moves on to the next one."""
+    real_iterdir = Path.iterdir
+
+    def scan_then_race(self: Path) -> Iterator[Path]:
+        listing = list(real_iterdir(self))
+        (self / "pic_00001_.png").write_bytes(b"the other run's image")
+        return iter(listing)
+
+    monkeypatch.setattr(Path, "iterdir", scan_then_race)
+    ctx = OpContext.detached(folders=Folders(output=tmp_path))
+    saved = image.save(image.Save(prefix="pic"), torch.rand(2, 4, 4, 3), ctx=ctx).images
+    assert saved == ["pic_00002_.png", "pic_00003_.png"]
+    assert (tmp_path / "pic_00001_.png").read_bytes() == b"the other run's image"
+
+
+def test_concurrent_saves_keep_every_image(tmp_path: Path) -> None:
+    ctx = OpContext.detached(folders=Folders(output=tmp_path))
+    start = threading.Barrier(8)
+
+    def one(seed: int) -> list[str]:
+        torch.manual_seed(seed)
+        images = torch.rand(2, 8, 8, 3)
+        start.wait()
+        return list(image.save(image.Save(prefix="race"), images, ctx=ctx).images)
+
+    with ThreadPoolExecutor(8) as pool:
+        names = [n for batch in pool.map(one, range(8)) for n in batch]
+    assert len(set(names)) == 16 == len(list(tmp_path.glob("race_*_.png")))
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_sampler_validator_that_overflows_is_an_invalid_param() -> None:
+    """sample.masked_pair computes int(steps / denoise) in its validator (issue 14, 10)."""
+    doc = {"nodes": {"m": {"op": "sample.masked_pair", "params": {"denoise": 5e-324}}}}
+    with pytest.raises(InvalidGraph) as err:
+        Runtime().prepare(doc)
+    issue = next(i for i in err.value.issues if i.field == "params")
+    assert (issue.node, issue.code) == ("m", "invalid_param") and "Overflow" in issue.message
 
 
 @pytest.mark.parametrize("name", ["../secret.png", "/etc/passwd", "a/../../b.png", "..\\x.png"])

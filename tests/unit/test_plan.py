@@ -72,3 +72,15 @@ def test_plan_report_before_running() -> None:
 def test_unknown_output_selection() -> None:
     with pytest.raises(InvalidGraph, match="no output 'nope'"):
         Runtime(registry=REG).plan(CHAIN, outputs=["nope"])
+
+
+def test_canonical_walks_without_recursion() -> None:
+    deep: list = []
+    for _ in range(200_000):  # far beyond Python's recursion limit
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested deeper"):
+        canonical(deep)
+    at_limit: object = 1
+    for _ in range(63):
+        at_limit = [at_limit]
+    assert encode({"p": at_limit}) == encode({"p": at_limit})  # 64 levels with the map

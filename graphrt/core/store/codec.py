@@ -43,7 +43,7 @@ def encode(value: Any) -> tuple[bytes, str]:
 
     try:
         tree = pack(value)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise NotSerializable(str(exc)) from exc
     if not tensors:
         return tree, "msgpack"
