@@ -16,6 +16,7 @@ and golden tests pin the keys of the graphs in `graphs/`. Bump HASH_SCHEMA on an
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,7 +32,14 @@ def canonical(obj: Any) -> Any:
 
     Built without recursion: containers nested MAX_DEPTH deep (the params map being the
     first level) raise ValueError, and so would no deeper input."""
-    if not isinstance(obj, dict | list | tuple):
+    kind = type(obj)
+    if kind is dict:  # flat params, the common case: str keys, scalar values
+        for k, v in obj.items():
+            if type(k) is not str or type(v) not in _PLAIN:
+                break
+        else:
+            return {k: _scalar(obj[k]) for k in sorted(obj)}
+    elif not isinstance(obj, dict | list | tuple):
         return _scalar(obj)
     root: list[Any] = [None]
     stack: list[tuple[Any, Any, Any, int]] = [(root, 0, obj, 0)]  # (holder, slot, item, depth)
@@ -53,12 +61,20 @@ def canonical(obj: Any) -> Any:
     return root[0]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # scalars: a flat dict sorts by key
+
+
 def _sort_key(k: Any) -> tuple[str, str]:
     return (type(k).__name__, str(k))
 
 
 def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, bool | str | bytes):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is float:
+        return "__nan__" if value != value else value
+    if isinstance(value, bool | str | bytes):  # subclasses (a str enum) as before
         return value
     if isinstance(value, int):
         return value if -(2**63) <= value < 2**64 else ["__bigint__", str(value)]
@@ -90,6 +106,19 @@ def node_key(
 
     `inputs` holds (port, upstream key, upstream port); variadic ports use "port#i"; `run`
     holds the run settings that change the node's numbers (None for most ops)."""
-    body = [HASH_SCHEMA, op, version, canonical(params), canonical(fingerprint),
-            canonical(run), [list(i) for i in sorted(inputs)]]
-    return digest(msgpack.packb(body, use_bin_type=True, use_single_float=False))
+    body = [HASH_SCHEMA, op, version, canonical(params),
+            None if fingerprint is None else canonical(fingerprint),
+            None if run is None else canonical(run), [list(i) for i in sorted(inputs)]]
+    return digest(_packer().pack(body))
+
+
+_LOCAL = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    """This thread's reusable packer (the same bytes as msgpack.packb, without building a
+    packer per key)."""
+    packer: msgpack.Packer | None = getattr(_LOCAL, "packer", None)
+    if packer is None:
+        packer = _LOCAL.packer = msgpack.Packer(use_bin_type=True, use_single_float=False)
+    return packer
