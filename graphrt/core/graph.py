@@ -35,7 +35,11 @@ class Node:
     upstream: tuple[str, ...] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        ups = dict.fromkeys(r.node for r in self.links() if isinstance(r, Ref))
+        ups: dict[str, None] = {}
+        for value in self.inputs.values():
+            for r in value if type(value) is tuple else (value,):
+                if type(r) is Ref:
+                    ups[r.node] = None
         object.__setattr__(self, "upstream", tuple(ups))
 
     def links(self) -> Iterator[Link]:
