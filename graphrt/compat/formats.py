@@ -2,6 +2,8 @@
 
 - ComfyUI's API format (`{"3": {"class_type": "KSampler", ...}}`), translated to native ops
   (graphrt.compat.comfy.translate);
+- ComfyUI's UI format (what the editor saves: a list of nodes with widget values, and a list
+  of links), converted to the API format first (graphrt.compat.comfy.ui);
 - PNG files that carry a graph: graphrt's own outputs (a "graphrt" text chunk: the graph, its
   args and overrides) and ComfyUI's (a "prompt" chunk), read without an image library.
 
@@ -17,6 +19,7 @@ from graphrt.core.errors import Issue
 
 from . import png
 from .comfy import translate as comfy
+from .comfy import ui
 
 
 class ComfyApiFormat:
@@ -37,6 +40,27 @@ class ComfyApiFormat:
         return comfy.translate(data)
 
 
+class ComfyUiFormat:
+    """ComfyUI's UI-format workflow (the editor's saved file, a PNG's "workflow" chunk)."""
+
+    name = ui.FORMAT
+
+    def sniff(self, raw: bytes) -> bool:
+        return False
+
+    def unpack(self, raw: bytes) -> tuple[dict[str, Any] | None, list[Issue]]:
+        return None, []
+
+    def detect(self, data: dict[str, Any]) -> bool:
+        return ui.detect(data)
+
+    def translate(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]:
+        prompt, issues = ui.to_api(data)
+        if prompt is None:
+            return None, issues
+        return comfy.translate(prompt)
+
+
 class PngFormat:
     """A PNG written by graphrt or ComfyUI: the document it carries, ready to rerun."""
 
@@ -55,12 +79,12 @@ class PngFormat:
         return data, []
 
 
-FORMATS: tuple[DocumentFormat, ...] = (PngFormat(), ComfyApiFormat())
+FORMATS: tuple[DocumentFormat, ...] = (PngFormat(), ComfyUiFormat(), ComfyApiFormat())
 
 
 def is_comfy(data: dict[str, Any]) -> bool:
-    """True for a ComfyUI API-format prompt."""
-    return comfy.detect(data)
+    """True for a ComfyUI prompt, in the API or the UI format."""
+    return comfy.detect(data) or ui.detect(data)
 
 
 def to_native(data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]:

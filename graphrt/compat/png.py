@@ -2,7 +2,8 @@
 
 `image.save` writes a "graphrt" text chunk holding {"graph", "args", "overrides"}; the
 document read back has those args as its defaults and the overrides applied, so its cache
-keys equal the original run's. A ComfyUI output's "prompt" chunk (API format) is read too.
+keys equal the original run's. A ComfyUI output's "prompt" chunk (API format) is read too,
+else its "workflow" chunk (UI format).
 Pure Python (zlib for compressed chunks): loading a graph never needs an image library.
 
 Reading is total: a truncated file, a malformed or oversized text chunk, JSON that is not
@@ -95,7 +96,7 @@ def _issue(index: int, kind: str, what: str, keyword: str = "") -> Issue:
 def document_from_png(data: bytes) -> tuple[dict[str, Any] | None, list[Issue]]:
     """The graph document a PNG carries, ready to rerun."""
     chunks, bad = text_chunks(data)
-    for key, rerun in ((KEY, True), ("prompt", False)):
+    for key, rerun in ((KEY, True), ("prompt", False), ("workflow", False)):
         if key in bad:
             return None, [bad[key]]
         if key not in chunks:
@@ -113,7 +114,8 @@ def document_from_png(data: bytes) -> tuple[dict[str, Any] | None, list[Issue]]:
         return doc, []
     return None, [*bad.values(), Issue(code=Code.INVALID_DOCUMENT,
                                        message="this PNG carries no graph",
-                                       expected=f"a '{KEY}' or 'prompt' text chunk",
+                                       expected=f"a '{KEY}', 'prompt' or 'workflow' "
+                                       "text chunk",
                                        found="none")]
 
 

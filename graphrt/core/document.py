@@ -143,7 +143,9 @@ class DocumentFormat(Protocol):
 
 
 def is_native(data: dict[str, Any]) -> bool:
-    return "nodes" in data or "format" in data
+    """A native document: it says so, or its nodes are an object (other formats that have
+    "nodes" keep them in a list)."""
+    return "format" in data or ("nodes" in data and not isinstance(data["nodes"], list))
 
 
 def read_document(source: str | Path | dict[str, Any],

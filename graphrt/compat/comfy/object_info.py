@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrt.compat.comfy.classes import CLASSES, REQUIRED, In, NodeClass
+from graphrt.compat.comfy.ui import SEED_WIDGETS
 from graphrt.core.hints import FileParam
 from graphrt.core.op import OpSpec
 from graphrt.core.paths import Folders
@@ -49,6 +50,8 @@ def _input(op: OpSpec | None, spec: In, props: dict[str, Any], folders: Folders)
     opts: dict[str, Any] = {**spec.extra}
     if default is not None:
         opts["default"] = default
+    if spec.name in SEED_WIDGETS and spec.type == "INT":
+        opts["control_after_generate"] = True  # the editor adds its fixed/randomize widget
     if spec.type == "COMBO":
         options = list(spec.options) or prop.get("enum") or _file_options(op, spec.to, folders)
         return [options or [], opts]
