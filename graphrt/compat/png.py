@@ -135,7 +135,7 @@ def _rerunnable(meta: Any) -> dict[str, Any] | None:
                    for name, spec in specs.items()}
     nodes = {k: dict(v) if isinstance(v, dict) else v for k, v in nodes.items()}
     for target, value in overrides.items():
-        node, _, param = str(target).partition(".")
+        node, _, param = str(target).rpartition(".")
         if isinstance(nodes.get(node), dict):
             params = nodes[node].get("params", {})
             nodes[node]["params"] = {**(params if isinstance(params, dict) else {}),

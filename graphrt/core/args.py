@@ -148,7 +148,7 @@ def split_overrides(
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for target, value in overrides.items():
-        node, _, param = target.partition(".")
+        node, _, param = target.rpartition(".")  # node ids may hold dots, params never
         if nesting(value) > MAX_NESTING:
             issues.append(too_deep(f"params.{param}", node))
             continue

@@ -31,7 +31,10 @@ from pydantic import ValidationError as PydanticError
 from .errors import Code, InvalidGraph, Issue, show
 
 FORMAT: Literal["graphrt/1"] = "graphrt/1"
-NODE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+# Node ids: what other tools' clients use works ("4", "Loader.0", "4:1", "my node");
+# no "/" (expanded nodes are "<macro>/<local>"), no control characters, no leading "$" (graph
+# inputs). A link "node.port" splits at its last dot: port names never hold one.
+NODE_ID_RE = re.compile(r"^[^$/\x00-\x1f\x7f][^/\x00-\x1f\x7f]{0,255}$")
 PORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ARG_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool,
                               "json": object}
@@ -201,8 +204,9 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
     for node_id, raw in nodes_raw.items():
         if not NODE_ID_RE.match(str(node_id)):
             issues.append(Issue(code=Code.INVALID_NODE_ID, node=str(node_id), message=(
-                "node ids use letters, digits, '_' and '-' (not starting with '-')"),
-                expected="[A-Za-z0-9_][A-Za-z0-9_-]*", found=show(node_id)))
+                "a node id is 1 to 256 characters, without '/' or control characters, not "
+                "starting with '$'"), expected="an id such as 'sampler' or '4:1'",
+                found=show(node_id)))
             continue
         try:
             good[node_id] = NodeDoc.model_validate(raw)
