@@ -63,6 +63,20 @@ def _input(op: OpSpec | None, spec: In, props: dict[str, Any], folders: Folders)
     return [spec.type, opts]
 
 
+# The custom-node packs the non-core classes come from (python_module as ComfyUI reports it,
+# so the editor badges core classes as core and these as their pack's).
+PACKS = {"SeargeSDXLSampler2": "SeargeSDXL", "SeargeSDXLImage2ImageSampler": "SeargeSDXL",
+         "Unsampler": "ComfyUI_Noise", "BNK_Unsampler": "ComfyUI_Noise",
+         "RegionalSamplerAdvanced": "ComfyUI-Impact-Pack",
+         "TwoAdvancedSamplersForMask": "ComfyUI-Impact-Pack"}
+
+
+def python_module(class_name: str) -> str:
+    """"nodes" for ComfyUI's core classes, "custom_nodes.<pack>" for a pack's."""
+    pack = PACKS.get(class_name)
+    return "nodes" if pack is None else f"custom_nodes.{pack}"
+
+
 def class_info(name: str, cls: NodeClass, registry: Registry, folders: Folders) -> dict[str, Any]:
     spec = registry.get(cls.op)
     props = spec.params.model_json_schema().get("properties", {}) if spec else {}
@@ -77,7 +91,7 @@ def class_info(name: str, cls: NodeClass, registry: Registry, folders: Folders) 
         "output": [t for t, _ in cls.outputs], "output_is_list": [False] * len(cls.outputs),
         "output_name": [t for t, _ in cls.outputs], "name": name,
         "display_name": cls.display_name or name,
-        "description": spec.description if spec else "", "python_module": "graphrt",
+        "description": spec.description if spec else "", "python_module": python_module(name),
         "category": cls.category, "output_node": bool(spec and spec.is_output),
         "graphrt_op": cls.op,
     }
