@@ -7,25 +7,85 @@ Graph; the checked one is left as it was. Expanded node ids are "<macro id>/<loc
 fields, never parsed back from ids. Every added node goes through the one node checker, so
 a macro's mistake is an Issue naming the node and field like any other. Expansion uses a
 work list, never recursion.
+
+A `Budget` bounds an expansion while it runs, not after: every node is counted (in all, and
+per document node it was expanded from) and handed to the host's `admit` check as it is
+added, and the cancel flag is read at every node, so a document that would expand past its
+host's limits stops at the first node over them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 
 from .check import check_node
 from .document import InputRef, Link, Ref
-from .errors import Code, GraphError, InvalidGraph, Issue
+from .errors import Cancelled, Code, GraphError, InvalidGraph, Issue
 from .graph import Graph, Node
 from .op import OpSpec
 from .registry import Registry
 from .types import PortType
 
 MAX_EXPANDED_NODES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bounds on one expansion, enforced as each node is added.
+
+    `max_nodes`: nodes in all (the document's own included); `max_per_node`: nodes expanded
+    from any one document node; `admit`: the host's check of a node before it joins the graph
+    (the document's nodes first, then each node a macro adds): issues it returns stop the
+    expansion at once."""
+
+    max_nodes: int = MAX_EXPANDED_NODES
+    max_per_node: int = MAX_EXPANDED_NODES
+    admit: Callable[[Node], list[Issue]] | None = None
+
+
+@dataclass
+class _Spend:
+    """What an expansion has used of its budget so far. Once over it, every later node is
+    refused too, so a macro that swallows the error cannot go on building."""
+
+    budget: Budget
+    cancel: threading.Event | None = None
+    total: int = 0
+    per_source: dict[str, int] = field(default_factory=dict)
+    over: list[Issue] | None = None
+
+    def charge(self, node: Node, macro: Node | None = None) -> None:
+        """Count `node` and run the host's check on it; raises InvalidGraph or Cancelled."""
+        if self.over:
+            raise InvalidGraph(self.over)
+        issues = self.issues(node)
+        if issues:
+            self.over = [_within(macro, i) for i in issues] if macro else issues
+            raise InvalidGraph(self.over)
+
+    def issues(self, node: Node) -> list[Issue]:
+        """Count `node`; the issues of the budget it breaks. Raises Cancelled."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("planning was cancelled")
+        self.total += 1
+        count = self.per_source[node.source] = self.per_source.get(node.source, 0) + 1
+        b = self.budget
+        if self.total > b.max_nodes:
+            return [_too_large(node, self.total, b.max_nodes, "in all")]
+        if count > b.max_per_node:
+            return [_too_large(node, count, b.max_per_node, f"from node {node.source!r}")]
+        return b.admit(node) if b.admit is not None else []
+
+
+def _too_large(node: Node, count: int, limit: int, where: str) -> Issue:
+    return Issue(code=Code.TOO_LARGE, node=node.source, field="params", source=node.source,
+                 message=f"the expansion makes more than {limit} nodes {where}",
+                 expected=f"<= {limit} nodes {where}", found=f"{count}+")
 
 
 class ExpansionError(GraphError):
@@ -72,10 +132,12 @@ class Upstream:
 class Builder:
     """Adds nodes to the graph being expanded, checking each one as it goes."""
 
-    def __init__(self, macro: Node, registry: Registry, nodes: dict[str, Node]) -> None:
+    def __init__(self, macro: Node, registry: Registry, nodes: dict[str, Node],
+                 spend: _Spend | None = None) -> None:
         self.macro, self.registry, self._nodes = macro, registry, nodes
         self.added: list[Node] = []
         self._counts: dict[str, int] = {}
+        self._spend = spend or _Spend(Budget())
 
     def add(
         self,
@@ -101,6 +163,7 @@ class Builder:
             node = check_node(node_id, spec, params or {}, inputs, self._type_of, issues,
                               source=self.macro.source, origin=self.macro.id)
             if node is not None:
+                self._spend.charge(node, self.macro)
                 self._nodes[node_id] = node
                 self.added.append(node)
                 return Handle(node_id, spec)
@@ -136,21 +199,26 @@ class Builder:
         return out.type
 
 
-def expand(graph: Graph, registry: Registry) -> Graph:
+def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
+           cancel: threading.Event | None = None) -> Graph:
     """A new graph with every macro node replaced by its expansion (repeatedly: macros may
-    build macros)."""
+    build macros). `budget` bounds it as it runs (InvalidGraph past it); setting `cancel`
+    stops it (Cancelled) at the next node."""
     nodes = dict(graph.nodes)
     aliases: dict[Ref[Any], Ref[Any]] = {}
     issues: list[Issue] = []
+    spend = _Spend(budget or Budget(), cancel)
+    admitted = [issue for node in graph.nodes.values() for issue in spend.issues(node)]
+    if admitted:  # every document node over a limit, at once
+        raise InvalidGraph(admitted)
     work = [n for n in nodes.values() if n.spec.is_macro]
     while work:
         node = _resolved(work.pop(), aliases)
-        if len(nodes) > MAX_EXPANDED_NODES:
-            raise InvalidGraph([Issue(code=Code.TOO_LARGE, node=node.source,
-                                      message=f"expansion exceeds {MAX_EXPANDED_NODES} nodes")])
-        builder = Builder(node, registry, nodes)
+        builder = Builder(node, registry, nodes, spend)
         try:
             outs = _output_refs(node.spec, _call_macro(node, builder))
+            if spend.over:  # the macro swallowed the refusal
+                raise InvalidGraph(spend.over)
         except _BuildFailed as exc:
             issues.extend(_within(node, i) for i in exc.issues)
             _drop(nodes, builder)

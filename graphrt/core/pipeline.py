@@ -1,13 +1,16 @@
 """The one path from a document to a plan: load → check → expand → (host checks) → plan.
 
 The runtime, the CLI and the server all prepare documents here. A host that must refuse
-documents over its limits passes `checks`: functions of the expanded graph that return
-issues, run before any key is computed (so before any model file is fingerprinted).
+documents over its limits passes a `Budget` (bounds checked on every node as expansion adds
+it, so an expansion over them stops early) and `checks`: functions of the expanded graph
+that return issues, run before any key is computed (so before any model file is
+fingerprinted). Setting `cancel` stops preparing (Cancelled) at the next node or stage.
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .document import DocumentFormat, GraphDoc, load_graph
-from .errors import InvalidGraph, Issue
-from .expand import expand
+from .errors import Cancelled, InvalidGraph, Issue
+from .expand import Budget, expand
 from .graph import Graph
 from .paths import Folders
 from .plan import Plan, make_plan
@@ -45,15 +48,25 @@ class Preparer:
 
     def prepare(self, source: Source, *, args: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None,
-                outputs: list[str] | None = None, checks: Sequence[Check] = ()) -> Plan:
-        """The plan of a document; raises InvalidGraph with every issue found."""
+                outputs: list[str] | None = None, checks: Sequence[Check] = (),
+                budget: Budget | None = None, cancel: threading.Event | None = None) -> Plan:
+        """The plan of a document; raises InvalidGraph with every issue found, or Cancelled
+        when `cancel` is set before it is done."""
         with gc_paused():
-            graph = expand(self.load(source, args=args, overrides=overrides), self.registry)
+            graph = self.load(source, args=args, overrides=overrides)
+            _stop_if(cancel)
+            graph = expand(graph, self.registry, budget=budget, cancel=cancel)
             issues = [issue for check in checks for issue in check(graph)]
             if issues:
                 raise InvalidGraph(issues)
+            _stop_if(cancel)
             return make_plan(graph, outputs=outputs, folders=self.folders,
                              settings=self.settings)
+
+
+def _stop_if(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("planning was cancelled")
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from typing import Any
 from . import events as ev
 from .document import DocumentFormat
 from .execute import Execution, RunResult
+from .expand import Budget
 from .graph import Graph
 from .paths import Folders
 from .pipeline import Check, Preparer, Source
@@ -118,20 +119,23 @@ class Runtime:
 
     def prepare(self, source: Source, *, args: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None, outputs: list[str] | None = None,
-                checks: Sequence[Check] = ()) -> Plan:
+                checks: Sequence[Check] = (), budget: Budget | None = None,
+                cancel: threading.Event | None = None) -> Plan:
         """Load, check, expand, run `checks` on the expanded graph, prune, order and key.
 
         An identical request (same document bytes, args, overrides and outputs, no host
         checks) reuses the plan made for it, once the files its keys fingerprint are found
-        unchanged: a resubmitted document costs a digest, not a replan."""
-        digest = None if checks else request_digest(source, args, overrides, outputs)
+        unchanged: a resubmitted document costs a digest, not a replan. `budget` bounds the
+        expansion as it runs and `cancel` stops preparing (see graphrt.core.pipeline)."""
+        hosted = bool(checks) or budget is not None
+        digest = None if hosted else request_digest(source, args, overrides, outputs)
         if digest is not None:
             with self._plans_lock:
                 plan = self._plans.get(digest)
             if plan is not None and plan.files_unchanged(self.folders):
                 return plan
         plan = self.preparer.prepare(source, args=args, overrides=overrides, outputs=outputs,
-                                     checks=checks)
+                                     checks=checks, budget=budget, cancel=cancel)
         if digest is not None:
             with self._plans_lock:
                 self._plans[digest] = plan

@@ -131,3 +131,28 @@ def test_a_png_workflow_chunk_loads(tmp_path: Path) -> None:
     path.write_bytes(png_bytes(torch.zeros(8, 8, 3), {"workflow": json.dumps(ui_txt2img())}))
     rt = Runtime(device="cpu")
     assert rt.plan(path).plan.keys == rt.plan(txt2img()).plan.keys
+
+
+def test_the_server_takes_a_ui_workflow_and_names_its_nodes(tmp_path: Path) -> None:
+    import time
+
+    from graphrt.fronts.server.app import create_app
+    from graphrt.fronts.server.config import ServerConfig
+    from tests.server.local import local_client
+
+    config = ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
+                          input_dir=tmp_path / "in", models_dir=tmp_path / "models",
+                          device="cpu")
+    bad = ui_txt2img()
+    bad["nodes"][0]["widgets_values"][3] = 1000.0  # cfg over its maximum
+    with local_client(create_app(config)) as client:
+        refused = client.post("/prompt", json={"prompt": bad}).json()
+        assert refused["node_errors"]["3"]["class_type"] == "KSampler"
+        prompt_id = client.post("/prompt", json={"prompt": ui_txt2img()}).json()["prompt_id"]
+        for _ in range(600):
+            history = client.get(f"/history/{prompt_id}").json()
+            if prompt_id in history:
+                break
+            time.sleep(0.05)
+    entry = history[prompt_id]
+    assert entry["status"]["status_str"] == "success" and entry["outputs"]["9"]["images"]

@@ -18,6 +18,7 @@ from graphrt.fronts.server.app import create_app
 from graphrt.fronts.server.config import Limits, ServerConfig
 from graphrt.library import default_registry
 
+from .local import local_client
 from .workflows import txt2img
 
 
@@ -54,7 +55,7 @@ def note(name: str, size: int = 64) -> dict[str, Any]:
 @pytest.mark.parametrize("name", ["../secret.txt", "/etc/passwd", "a/../../b.txt",
                                   "..\\..\\win.txt", "x\x00.txt", "C:/boot.txt"])
 def test_a_plugin_file_param_is_confined_to_its_folder(tmp_path: Path, name: str) -> None:
-    client = TestClient(app(tmp_path))
+    client = local_client(app(tmp_path))
     response = client.post("/prompt", json=note(name))
     assert response.status_code == 400, name
     (error,) = response.json()["node_errors"]["n"]["errors"]
@@ -64,7 +65,7 @@ def test_a_plugin_file_param_is_confined_to_its_folder(tmp_path: Path, name: str
 
 
 def test_a_plugin_cost_is_held_to_the_limits(tmp_path: Path) -> None:
-    client = TestClient(app(tmp_path, max_pixels=128 * 128))
+    client = local_client(app(tmp_path, max_pixels=128 * 128))
     response = client.post("/prompt", json=note("ok.txt", size=4096))
     assert response.status_code == 400
     (error,) = response.json()["node_errors"]["n"]["errors"]
@@ -75,7 +76,7 @@ def test_a_plugin_cost_is_held_to_the_limits(tmp_path: Path) -> None:
 def test_a_plugin_op_runs_and_reads_inside_its_folder(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "ok.txt").write_text("hello")
-    with TestClient(app(tmp_path)) as client:
+    with local_client(app(tmp_path)) as client:
         prompt_id = client.post("/prompt", json=note("ok.txt")).json()["prompt_id"]
         entry = _wait(client, prompt_id)
     assert entry["status"]["status_str"] == "success", entry
@@ -91,7 +92,7 @@ def test_a_prompt_is_planned_exactly_once(tmp_path: Path,
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "make_plan", counting)
-    with TestClient(app(tmp_path)) as client:
+    with local_client(app(tmp_path)) as client:
         prompt_id = client.post("/prompt", json={"prompt": txt2img()}).json()["prompt_id"]
         entry = _wait(client, prompt_id)
     assert entry["status"]["status_str"] == "success", entry

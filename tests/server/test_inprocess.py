@@ -15,6 +15,7 @@ from graphrt.fronts.server.app import create_app
 from graphrt.fronts.server.config import Limits, ServerConfig
 
 from .live import ROOT
+from .local import local_client
 from .workflows import txt2img
 
 
@@ -27,7 +28,7 @@ def config(tmp_path: Path, **limits: int) -> ServerConfig:
 @pytest.fixture
 def idle(tmp_path: Path) -> TestClient:
     """A client whose app never started its worker (no lifespan): prompts stay queued."""
-    return TestClient(create_app(config(tmp_path)))
+    return local_client(create_app(config(tmp_path)))
 
 
 def test_queue_lists_clears_and_deletes_pending(idle: TestClient) -> None:
@@ -44,7 +45,7 @@ def test_queue_lists_clears_and_deletes_pending(idle: TestClient) -> None:
 
 
 def test_a_full_queue_answers_503(tmp_path: Path) -> None:
-    client = TestClient(create_app(config(tmp_path, max_queue=2)))
+    client = local_client(create_app(config(tmp_path, max_queue=2)))
     answers = [client.post("/prompt", json={"prompt": txt2img(seed=s)}) for s in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 503]
     assert answers[2].json()["error"]["type"] == "queue_full"
@@ -56,7 +57,7 @@ def test_a_full_queue_answers_503(tmp_path: Path) -> None:
     ("5", "batch_size", 8, "max_batch")])
 def test_limits_refuse_with_node_errors(tmp_path: Path, node: str, name: str, value: int,
                                         limit: str) -> None:
-    client = TestClient(create_app(config(tmp_path, max_pixels=128 * 128, max_steps=100,
+    client = local_client(create_app(config(tmp_path, max_pixels=128 * 128, max_steps=100,
                                           max_batch=4)))
     prompt = txt2img()
     prompt[node]["inputs"][name] = value
@@ -66,7 +67,7 @@ def test_limits_refuse_with_node_errors(tmp_path: Path, node: str, name: str, va
 
 
 def test_too_many_nodes(tmp_path: Path) -> None:
-    client = TestClient(create_app(config(tmp_path, max_nodes=5)))
+    client = local_client(create_app(config(tmp_path, max_nodes=5)))
     response = client.post("/prompt", json={"prompt": txt2img()})
     assert response.status_code == 400 and response.json()["error"]["type"] == "too_many_nodes"
 
@@ -111,7 +112,7 @@ def test_native_prompt_with_bad_args_names_the_arg(idle: TestClient) -> None:
 
 def test_websocket_clients_are_unregistered_when_they_leave(tmp_path: Path) -> None:
     app = create_app(config(tmp_path))
-    with TestClient(app) as client:
+    with local_client(app) as client:
         server = app.state.server
         with client.websocket_connect("/ws?clientId=abc") as ws:
             hello = ws.receive_json()
@@ -136,7 +137,7 @@ sys.path.insert(0, {str(ROOT / "tests")!r})
 from server.workflows import txt2img
 ns = _parser().parse_args(["serve", "--state-dir", {str(tmp_path / "s")!r}])
 from graphrt.fronts.server.app import create_app
-client = TestClient(create_app(config_from(ns)))
+client = TestClient(create_app(config_from(ns)), base_url="http://127.0.0.1")
 assert client.get("/object_info").status_code == 200
 assert client.get("/system_stats").status_code == 200
 assert client.post("/prompt", json={{"prompt": txt2img()}}).status_code == 200
@@ -150,7 +151,7 @@ def test_a_failing_node_reports_execution_error(tmp_path: Path) -> None:
     (tmp_path / "in" / "garbage.png").write_bytes(b"not a png at all")
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "garbage.png"}},
               "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0]}}}
-    with TestClient(create_app(config(tmp_path))) as client, \
+    with local_client(create_app(config(tmp_path))) as client, \
             client.websocket_connect("/ws?clientId=e") as ws:
         prompt_id = client.post("/prompt", json={"prompt": prompt, "client_id": "e"}
                                 ).json()["prompt_id"]

@@ -27,7 +27,7 @@ def test_a_reopened_queue_requeues_the_running_prompt(tmp_path: Path) -> None:
         q.add(f"p{i}", {"prompt": {}}, None, 10)
     q.claim()  # p0 running when the process dies (no close)
     again = PromptQueue(tmp_path / "q.db")
-    assert again.recover() == ["p0"]
+    assert again.recover() == (["p0"], [])
     row = again.claim()
     assert row is not None and row.id == "p0" and row.attempts == 2
     assert again.count_pending() == 2

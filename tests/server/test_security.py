@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 from graphrt.fronts.server.app import create_app
 from graphrt.fronts.server.config import Limits, ServerConfig
 
+from .local import local_client
 from .workflows import txt2img
 
 SECRET = "top-secret-contents"
@@ -42,7 +43,7 @@ def make_client(folders: dict[str, Path], **config: object) -> TestClient:
     cfg = ServerConfig(state_dir=folders["state"], input_dir=folders["input"],
                        output_dir=folders["output"], models_dir=folders["models"],
                        device="cpu", **config)  # type: ignore[arg-type]
-    return TestClient(create_app(cfg))
+    return local_client(create_app(cfg))
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.testclient import TestClient
-
 from graphrt import load_graph
 from graphrt.fronts.server.app import create_app
 from graphrt.fronts.server.config import ServerConfig
 
+from .local import local_client
 from .workflows import TXT2IMG
 
 
@@ -46,7 +45,7 @@ def test_seed_classes_translate_to_macros() -> None:
 def test_split_sampler_runs_and_reports_top_level_ids(tmp_path: Path) -> None:
     cfg = ServerConfig(state_dir=tmp_path / "s", output_dir=tmp_path / "o", device="cpu")
     prompt = split_workflow()
-    with TestClient(create_app(cfg)) as client, \
+    with local_client(create_app(cfg)) as client, \
             client.websocket_connect("/ws?clientId=seed") as ws:
         prompt_id = client.post("/prompt", json={"prompt": prompt, "client_id": "seed"}
                                 ).json()["prompt_id"]

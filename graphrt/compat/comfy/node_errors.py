@@ -9,16 +9,23 @@
 Input names are the user's: for ComfyUI documents the native field ("params.sampler") is
 mapped back to the ComfyUI input name ("sampler_name"). An issue of a node a macro built is
 reported on the node the user wrote (`Issue.source`). Error types come from issue codes,
-never from message text.
+never from message text. Bodies name files relative to their folder: a host passes its
+folders as `roots` ({"models": Path(...)}), and every absolute path of one is written as
+its name ("<models>/checkpoints/x.safetensors"), so no client learns the server's layout.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
 
 from graphrt.compat.comfy.classes import is_output_class
 from graphrt.compat.comfy.translate import native_field_to_comfy
 from graphrt.core.errors import Code, Issue
+
+T = TypeVar("T")
 
 _TYPES = {Code.MISSING_INPUT: "required_input_missing", Code.BAD_LINK: "bad_linked_input",
           Code.UNKNOWN_NODE: "bad_linked_input", Code.UNKNOWN_OUTPUT_PORT: "bad_linked_input",
@@ -38,7 +45,7 @@ def comfy_type(issue: Issue) -> str:
 
 
 def error_body(issues: list[Issue], prompt: dict[str, Any], class_types: dict[str, str],
-               comfy: bool) -> dict[str, Any]:
+               comfy: bool, roots: Mapping[str, Path] | None = None) -> dict[str, Any]:
     """The 400 body for a prompt that failed translation or validation."""
     node_errors: dict[str, Any] = {}
     general: list[Issue] = []
@@ -72,7 +79,36 @@ def error_body(issues: list[Issue], prompt: dict[str, Any], class_types: dict[st
                  "details": "; ".join(str(i) for i in general), "extra_info": {}}
     if general:
         error["extra_info"] = {"issues": [i.model_dump(mode="json") for i in general]}
-    return {"error": error, "node_errors": node_errors}
+    return redact({"error": error, "node_errors": node_errors}, roots or {})
+
+
+def relative_paths(text: str, roots: Mapping[str, Path]) -> str:
+    """`text` with the absolute path of each root folder written as "<name>"."""
+    for name, form in _forms(roots):
+        text = text.replace(form, f"<{name}>")
+    return text
+
+
+def redact(body: T, roots: Mapping[str, Path]) -> T:
+    """A JSON body with `relative_paths` applied to every string in it."""
+    forms = _forms(roots)
+    if not forms:
+        return body
+    text = json.dumps(body)
+    for name, form in forms:
+        text = text.replace(json.dumps(form)[1:-1], f"<{name}>")
+    result: T = json.loads(text)
+    return result
+
+
+def _forms(roots: Mapping[str, Path]) -> list[tuple[str, str]]:
+    """(name, absolute path) for every root as given and resolved, longest paths first."""
+    forms = set()
+    for name, root in roots.items():
+        for path in (root.expanduser().absolute(), root.expanduser().resolve()):
+            if len(path.parts) > 1:  # never "/" itself
+                forms.add((name, str(path)))
+    return sorted(forms, key=lambda f: -len(f[1]))
 
 
 def simple_error(kind: str, message: str, details: str = "") -> dict[str, Any]:

@@ -46,6 +46,12 @@ def detect(data: dict[str, Any]) -> bool:
     return isinstance(data.get("nodes"), list) and isinstance(data.get("links"), list)
 
 
+def class_types(data: dict[str, Any]) -> dict[str, str]:
+    """Node id → class of a UI-format workflow's nodes (for messages and errors)."""
+    return {str(n["id"]): str(n.get("type")) for n in data.get("nodes") or []
+            if isinstance(n, dict) and "id" in n}
+
+
 @dataclass
 class _Node:
     id: str

@@ -3,29 +3,49 @@
     from graphrt.fronts.server.app import create_app
     app = create_app(ServerConfig(state_dir=Path("state")))   # any ASGI server can host it
 
-Starting the app (its lifespan) re-queues a prompt left running by a crash and starts the
-worker; stopping it interrupts the running prompt, which the next start re-queues.
+Starting the app (its lifespan) takes the state folder's lock (a second server on the same
+folder fails to start, saying why), re-queues a prompt left running by a crash (or fails it,
+when the server died during it too often), and starts the worker; stopping it interrupts
+the running prompt, which goes back in the queue for the next start. Requests pass, in
+order: the Host and Origin check (`origin`), CORS when configured, the token and the body
+limits (`guard`). A storage fault in any route answers 503 (`error.type`
+storage_unavailable), never 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
 
+import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
+from graphrt.compat.comfy.node_errors import redact, simple_error
+from graphrt.core.plan import Plan
 from graphrt.core.runtime import Runtime
 from graphrt.fronts.server import routes_files, routes_info, routes_prompt, ws
 from graphrt.fronts.server.config import ServerConfig
 from graphrt.fronts.server.guard import Guard
 from graphrt.fronts.server.hub import Hub
-from graphrt.fronts.server.queue import PromptQueue
+from graphrt.fronts.server.lock import StateLock
+from graphrt.fronts.server.origin import HostPolicy, OriginGuard
+from graphrt.fronts.server.planning import Planning
+from graphrt.fronts.server.queue import PromptQueue, PromptRow
+from graphrt.fronts.server.submit import prepare, stored_submission
 from graphrt.fronts.server.worker import Worker
 from graphrt.library import Runtime as default_runtime
+
+log = logging.getLogger("graphrt.fronts.server")
+T = TypeVar("T")
 
 
 class Server:
@@ -34,23 +54,64 @@ class Server:
     def __init__(self, config: ServerConfig, runtime: Runtime | None = None) -> None:
         self.config = config
         config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = StateLock(config.state_dir)
         self.runtime = runtime or default_runtime(
             cache_dir=config.effective_cache_dir, models_dir=config.models_dir,
             input_dir=config.input_dir, output_dir=config.output_dir, device=config.device,
             dtype=config.dtype)
+        folders = self.runtime.folders
+        self.roots: Mapping[str, Path] = {
+            "models": folders.models, "input": folders.input, "output": folders.output,
+            "state": config.state_dir, **({"cache": config.effective_cache_dir}
+                                          if config.effective_cache_dir else {})}
         self.queue = PromptQueue(config.db_path, max_history=config.limits.max_history)
         self.hub = Hub(config.limits.max_ws_backlog)
-        self.worker = Worker(self.runtime, self.queue, self.hub)
+        self.planning = Planning()
+        self.worker = Worker(self.runtime, self.queue, self.hub, prepare=self._prepare_again,
+                             redact=self.redact)
         self.recovered: list[str] = []
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def planners(self) -> anyio.CapacityLimiter:
+        """Threads that may check and plan documents at once (created in the event loop)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.config.limits.max_planning)
+        return self._limiter
+
+    def redact(self, body: T) -> T:
+        """`body` with this server's folders named, not spelled out."""
+        return redact(body, self.roots)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.lock.acquire()
         self.hub.bind(loop)
-        self.recovered = self.queue.recover()
+        self.recovered, spent = self.queue.recover(self.config.limits.max_attempts)
+        for row in spent:
+            log.error("prompt %s was running when the server stopped %d times; failing it",
+                      row.id, row.attempts)
+            self.worker.give_up(row, f"the server stopped {row.attempts} times while running "
+                                "this prompt; it is not run again")
         self.worker.start()
 
     def stop(self) -> None:
         self.worker.stop()
         self.queue.close()
+        self.lock.release()
+
+    def _prepare_again(self, row: PromptRow, cancel: Any) -> Plan:
+        """Plan a recovered prompt within the same limits as a submission."""
+        return prepare(stored_submission(row.body), self.runtime, self.config.limits,
+                       cancel=cancel)
+
+
+async def storage_unavailable(request: Request, exc: Exception) -> Response:
+    """A storage fault (a full or read-only state disk, an I/O error): 503, never 500."""
+    log.error("state storage failed: %s", exc)
+    return JSONResponse(simple_error("storage_unavailable", "the server cannot read or write "
+                                     "its state right now; try again later",
+                                     f"{type(exc).__name__}: {exc}"),
+                        status_code=503, headers={"Retry-After": "30"})
 
 
 def create_app(config: ServerConfig | None = None, *, runtime: Runtime | None = None) -> Starlette:
@@ -66,12 +127,17 @@ def create_app(config: ServerConfig | None = None, *, runtime: Runtime | None = 
         finally:
             await asyncio.get_running_loop().run_in_executor(None, server.stop)
 
-    middleware = [Middleware(Guard, token=config.token, max_body=config.limits.max_body_bytes)]
+    policy = HostPolicy(config.bind_host, config.allowed_hosts,
+                        (*config.allowed_origins, *config.cors_origins))
+    middleware = [Middleware(OriginGuard, policy=policy)]
     if config.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["*"]))
+    middleware.append(Middleware(Guard, token=config.token, max_body=config.limits.max_body_bytes,
+                                 body_timeout=config.body_timeout))
     routes: list[Any] = [*routes_prompt.routes, *routes_files.routes, *routes_info.routes,
                          *ws.routes]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={sqlite3.Error: storage_unavailable})
     app.state.server = server
     return app

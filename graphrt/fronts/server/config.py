@@ -1,4 +1,4 @@
-"""Server settings: folders, the state directory, access control and limits."""
+"""Server settings: folders, the state directory, access control, limits and timeouts."""
 
 from __future__ import annotations
 
@@ -19,21 +19,39 @@ class Limits:
 
     max_body_bytes: int = 32 * MiB  # uploads included
     max_nodes: int = 1000  # nodes in a submitted document (before macro expansion)
-    max_pixels: int = 4096 * 4096  # width × height of any image or latent a node makes
+    max_pixels: int = 4096 * 4096  # width × height of any image or latent a node makes or reads
     max_steps: int = 1000  # sampler steps of any node
     max_batch: int = 16
+    max_expanded_nodes: int = 10_000  # nodes a document may expand to, counted as it expands
+    max_expansion_per_node: int = 5_000  # nodes one document node may expand to
+    max_model_calls: int = 20_000  # model evaluations a document may ask for (predicted)
+    max_planning_seconds: float = 15.0  # checking and planning one document
+    max_planning: int = 2  # documents checked and planned at once (others wait)
     max_queue: int = 200  # pending prompts; beyond it POST /prompt answers 503
     max_history: int = 10_000  # finished prompts kept; the oldest are pruned
+    history_page: int = 200  # entries per GET /history page (the most, and the default)
+    max_history_bytes: int = 16 * MiB  # stored bytes read for one GET /history answer
+    max_extra_data_bytes: int = 1 * MiB  # a prompt's extra_data, as JSON
+    max_attempts: int = 2  # runs of a prompt the server died during, before it is failed
     max_ws_backlog: int = 1000  # messages buffered per WebSocket client before dropping
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Everything `create_app` needs. Paths left None use graphrt's defaults (env vars)."""
+    """Everything `create_app` needs. Paths left None use graphrt's defaults (env vars).
+
+    Requests are served only to Hosts in `allowed_hosts` (loopback names and addresses,
+    the bind address, and those listed; "*" for any) and, from browsers, only same-origin
+    or from `allowed_origins` (and `cors_origins`; "*" for any)."""
 
     state_dir: Path = field(default_factory=default_state_dir)
     token: str | None = None
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    bind_host: str = "127.0.0.1"
+    header_timeout: float = 10.0  # seconds to send a request's headers
+    body_timeout: float = 60.0  # seconds to send a request's body
     limits: Limits = field(default_factory=Limits)
     disk_cache: bool = True
     cache_dir: Path | None = None  # default <state_dir>/cache

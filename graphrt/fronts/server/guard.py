@@ -1,25 +1,33 @@
-"""ASGI middleware: the optional bearer token, and the request body size limit.
+"""ASGI middleware: the optional bearer token, and the request body's size and time limits.
 
 The token is read from `Authorization: Bearer T`, or from `?token=T` (browsers cannot set
 headers on WebSocket requests). The body is read here, up to the limit, and replayed to
-the app, so an oversized request is refused with 413 whether or not it declared its length.
+the app, so an oversized request is refused with 413 whether or not it declared its length,
+and one whose body does not arrive within `body_timeout` seconds with 408. Both close the
+connection. (Headers that never finish are timed out by the HTTP protocol: `timeouts`.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from graphrt.compat.comfy.node_errors import simple_error
+
 Scope = dict[str, Any]
+CLOSE = {b"connection": b"close"}
 
 
 class Guard:
-    """Refuses unauthenticated (401) and oversized (413) requests."""
+    """Refuses unauthenticated (401), oversized (413) and too slow (408) requests."""
 
-    def __init__(self, app: Any, *, token: str | None, max_body: int) -> None:
+    def __init__(self, app: Any, *, token: str | None, max_body: int,
+                 body_timeout: float = 60.0) -> None:
         self.app, self.token, self.max_body = app, token, max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -31,16 +39,23 @@ class Guard:
                 await receive()  # websocket.connect
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            await _reply(send, 401, {"error": {"type": "unauthorized", "message":
-                                               "a valid bearer token is required"}},
-                         {b"www-authenticate": b"Bearer"})
+            await reply(send, 401, simple_error("unauthorized",
+                                                "a valid bearer token is required"),
+                        {b"www-authenticate": b"Bearer"})
             return
         if kind == "http":
-            body = await self._read(scope, receive)
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await self._read(scope, receive)
+            except TimeoutError:
+                await reply(send, 408, simple_error(
+                    "request_timeout", f"the request body did not arrive within "
+                    f"{self.body_timeout:g} seconds"), CLOSE)
+                return
             if body is None:
-                await _reply(send, 413, {"error": {"type": "request_too_large", "message":
-                                                   f"the request body is over {self.max_body} "
-                                                   "bytes"}})
+                await reply(send, 413, simple_error(
+                    "request_too_large", f"the request body is over {self.max_body} bytes"),
+                    CLOSE)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
@@ -88,8 +103,9 @@ def _replay(body: bytes, receive: Any) -> Any:
     return replay
 
 
-async def _reply(send: Any, status: int, payload: dict[str, Any],
-                 extra: dict[bytes, bytes] | None = None) -> None:
+async def reply(send: Any, status: int, payload: dict[str, Any],
+                extra: dict[bytes, bytes] | None = None) -> None:
+    """Send a JSON response from middleware."""
     data = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     headers += list((extra or {}).items())

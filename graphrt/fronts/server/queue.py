@@ -3,8 +3,15 @@
 A prompt is a row that moves pending → running → success | error | interrupted. Every
 change is one short transaction, committed before the HTTP answer or the WebSocket
 message that reports it, so a kill -9 loses nothing: at start, `recover` puts a prompt
-that was running back in the queue, and history stays. Rows are read and written from the
-HTTP threads and the worker thread, serialized by one lock.
+that was running back in the queue, and history stays. Each claim counts an attempt; a
+prompt the server died during `max_attempts` times is handed back to be failed, not run
+again (a prompt that kills the server would otherwise do so at every start). Rows are read
+and written from the HTTP threads and the worker thread, serialized by one lock.
+
+A prompt's end is never lost to a storage fault: when its row cannot be written (a full
+disk, an I/O error), the end is held in memory, shown by every read as if written, and
+written by `flush` once the database takes writes again. Other writes raise sqlite3.Error,
+which the HTTP layer answers with 503.
 """
 
 from __future__ import annotations
@@ -40,6 +47,15 @@ class QueueFull(Exception):
 
 
 @dataclass
+class HistoryPage:
+    """Finished prompts `offset`, `offset + 1`, … (oldest first) of `total`."""
+
+    rows: list[PromptRow]
+    total: int
+    offset: int
+
+
+@dataclass
 class PromptRow:
     """One prompt: its body as submitted, and (once finished) its result."""
 
@@ -63,6 +79,7 @@ class PromptQueue:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self.max_history = max_history
+        self._held: dict[str, tuple[str, float, str]] = {}  # id → unwritten (status, when, result)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -72,14 +89,25 @@ class PromptQueue:
         with self._lock:
             self._db.close()
 
-    def recover(self) -> list[str]:
-        """Put prompts left running by a crash back at the head of the queue."""
+    def recover(self, max_attempts: int | None = None) -> tuple[list[str], list[PromptRow]]:
+        """Put prompts left running by a crash back at the head of the queue; (their ids, the
+        rows left running because they were tried `max_attempts` times: fail them)."""
         with self._lock:
-            ids = [r[0] for r in self._db.execute(
-                "SELECT id FROM prompts WHERE status = 'running'")]
-            self._db.execute("UPDATE prompts SET status = 'pending', started = NULL "
-                             "WHERE status = 'running'")
-        return ids
+            rows = [_row(r) for r in self._db.execute(
+                "SELECT * FROM prompts WHERE status = 'running' ORDER BY number")]
+            spent = [r for r in rows if max_attempts is not None and r.attempts >= max_attempts]
+            again = [r.id for r in rows if r not in spent]
+            self._db.executemany("UPDATE prompts SET status = 'pending', started = NULL "
+                                 "WHERE id = ?", [(i,) for i in again])
+        return again, spent
+
+    def requeue(self, prompt_id: str) -> None:
+        """Put a running prompt back at the head of the queue, its attempt not counted (the
+        server is stopping, not dying)."""
+        with self._lock:
+            self._db.execute("UPDATE prompts SET status = 'pending', started = NULL, "
+                             "attempts = MAX(attempts - 1, 0) WHERE id = ? AND "
+                             "status = 'running'", (prompt_id,))
 
     def add(self, prompt_id: str, body: dict[str, Any], client_id: str | None,
             max_pending: int) -> int:
@@ -98,7 +126,7 @@ class PromptQueue:
                     "VALUES (?, ?, 'pending', ?, ?, ?)",
                     (prompt_id, number, client_id, json.dumps(body), time.time()))
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._db.execute("COMMIT")
             return int(number)
@@ -115,29 +143,61 @@ class PromptQueue:
                              "attempts = attempts + 1 WHERE id = ?", (time.time(), row[0]))
         return self.get(row[0])
 
-    def finish(self, prompt_id: str, status: str, result: dict[str, Any]) -> None:
-        """Record a prompt's end; prune the oldest history beyond `max_history`."""
+    def finish(self, prompt_id: str, status: str, result: dict[str, Any]) -> bool:
+        """Record a prompt's end; prune the oldest history beyond `max_history`. False when
+        it could not be written: it is then held in memory until `flush` writes it."""
         assert status in FINISHED
+        try:
+            text = json.dumps(result)
+        except (TypeError, ValueError) as exc:  # a result that is not JSON: keep its status
+            text = json.dumps({"status": result.get("status", {}),
+                               "graphrt": {"unrecorded": f"{type(exc).__name__}: {exc}"}})
         with self._lock:
+            self._held[prompt_id] = (status, time.time(), text)
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write the prompt ends held in memory; True when none is left."""
+        with self._lock:
+            for prompt_id, (status, when, text) in list(self._held.items()):
+                try:
+                    self._write_end(prompt_id, status, when, text)
+                except sqlite3.Error:
+                    return False
+                del self._held[prompt_id]
+        return True
+
+    @property
+    def held(self) -> int:
+        """Prompt ends not yet written."""
+        return len(self._held)
+
+    def _write_end(self, prompt_id: str, status: str, when: float, text: str) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             self._db.execute("UPDATE prompts SET status = ?, finished = ?, result = ? "
-                             "WHERE id = ?", (status, time.time(), json.dumps(result), prompt_id))
+                             "WHERE id = ?", (status, when, text, prompt_id))
             self._db.execute(
                 "DELETE FROM prompts WHERE status IN ('success', 'error', 'interrupted') AND "
                 "number <= (SELECT number FROM prompts WHERE status IN "
                 "('success', 'error', 'interrupted') ORDER BY number DESC LIMIT 1 OFFSET ?)",
                 (self.max_history,))
+        except BaseException:
+            self._rollback()
+            raise
+        self._db.execute("COMMIT")
 
     def get(self, prompt_id: str) -> PromptRow | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM prompts WHERE id = ?", (prompt_id,)).fetchone()
-        return _row(row) if row else None
+            return self._parsed(row) if row else None
 
     def in_queue(self) -> tuple[list[PromptRow], list[PromptRow]]:
         """(running, pending), in queue order."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM prompts WHERE status IN "
                                     "('running', 'pending') ORDER BY number").fetchall()
-        parsed = [_row(r) for r in rows]
+            parsed = [self._parsed(r) for r in rows]
         return ([r for r in parsed if r.status == "running"],
                 [r for r in parsed if r.status == "pending"])
 
@@ -147,15 +207,36 @@ class PromptQueue:
                 "SELECT COUNT(*) FROM prompts WHERE status = 'pending'").fetchone()
         return int(n)
 
-    def history(self, max_items: int | None = None, offset: int = 0) -> list[PromptRow]:
-        """Finished prompts, oldest first (the newest `max_items` when given)."""
-        limit = -1 if max_items is None else max_items
+    def history(self, max_items: int | None = None, offset: int | None = None,
+                max_bytes: int | None = None) -> list[PromptRow]:
+        """Finished prompts, oldest first (see `history_page`)."""
+        return self.history_page(max_items, offset, max_bytes).rows
+
+    def history_page(self, max_items: int | None = None, offset: int | None = None,
+                     max_bytes: int | None = None) -> HistoryPage:
+        """Finished prompts from `offset` (counted from the oldest; None: the newest
+        `max_items`), at most `max_items` of them, stopping before the stored bytes read pass
+        `max_bytes` (one row at least), oldest first: ComfyUI's paging, bounded."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM (SELECT * FROM prompts WHERE status IN ('success', 'error', "
-                "'interrupted') ORDER BY number DESC LIMIT ? OFFSET ?) ORDER BY number",
-                (limit, offset)).fetchall()
-        return [_row(r) for r in rows]
+            held = list(self._held)
+            where = "status IN ('success', 'error', 'interrupted')" + (
+                f" OR id IN ({','.join('?' * len(held))})" if held else "")
+            (total,) = self._db.execute(f"SELECT COUNT(*) FROM prompts WHERE {where}",
+                                        held).fetchone()
+            if offset is None:
+                offset = max(total - max_items, 0) if max_items is not None else 0
+            cursor = self._db.execute(
+                f"SELECT * FROM prompts WHERE {where} ORDER BY number LIMIT ? OFFSET ?",
+                (*held, -1 if max_items is None else max_items, offset))
+            rows: list[PromptRow] = []
+            size = 0
+            for row in cursor:
+                size += len(row[4]) + len(row[9] or "")
+                if rows and max_bytes is not None and size > max_bytes:
+                    break
+                rows.append(self._parsed(row))
+            cursor.close()
+        return HistoryPage(rows, int(total), offset)
 
     def delete(self, ids: list[str], *, statuses: tuple[str, ...]) -> int:
         """Delete the given prompts if their status is one of `statuses`."""
@@ -171,6 +252,19 @@ class PromptQueue:
         with self._lock:
             cur = self._db.execute(f"DELETE FROM prompts WHERE status IN ({marks})", statuses)
         return cur.rowcount
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already (it may on a full disk)."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _parsed(self, row: tuple[Any, ...]) -> PromptRow:
+        """A row as read, with its end overlaid when that is held in memory (lock held)."""
+        parsed = _row(row)
+        if parsed.id in self._held:
+            status, when, text = self._held[parsed.id]
+            parsed.status, parsed.finished, parsed.result = status, when, json.loads(text)
+        return parsed
 
 
 _COLUMNS = ("id", "number", "status", "client_id", "body", "created", "started", "finished",

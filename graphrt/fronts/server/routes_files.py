@@ -5,12 +5,15 @@
          → {"name", "subfolder", "type"}
 
 Every name goes through `graphrt.core.paths.confined`: absolute paths, '..', NUL, drive letters
-and symlinks that leave the folder are refused with 400. `temp` is accepted as a synonym of
-`output` (PreviewImage writes into <output>/previews).
+and symlinks that leave the folder are refused with 400, the folder named, not spelled out.
+`temp` is accepted as a synonym of `output` (PreviewImage writes into <output>/previews).
+An upload is measured from its header (never decoded) and refused when it has more pixels
+than the server's limit.
 """
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import re
 from pathlib import Path
@@ -23,6 +26,7 @@ from starlette.routing import Route
 
 from graphrt.compat.comfy.node_errors import simple_error
 from graphrt.core.paths import UnsafePath, confined
+from graphrt.fronts.server.imagesize import read_size
 from graphrt.fronts.server.multipart import parse_form
 
 if TYPE_CHECKING:
@@ -33,8 +37,10 @@ UPLOAD_NAME_RE = re.compile(r"^\w[\w\-. ()\[\]]{0,254}$")  # plain names only, n
 UPLOAD_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 
 
-def _refuse(kind: str, message: str, status: int = 400) -> Response:
-    return JSONResponse(simple_error(kind, message), status_code=status)
+def _refuse(kind: str, message: str, status: int = 400, server: Server | None = None
+            ) -> Response:
+    body = simple_error(kind, message)
+    return JSONResponse(server.redact(body) if server else body, status_code=status)
 
 
 def _folder(server: Server, kind: str) -> Path | None:
@@ -63,7 +69,7 @@ async def view(request: Request) -> Response:
     try:
         path = resolve(server, q.get("type") or "output", q.get("subfolder") or "", filename)
     except UnsafePath as exc:
-        return _refuse("unsafe_path", str(exc))
+        return _refuse("unsafe_path", str(exc), server=server)
     if not path.is_file():
         return _refuse("not_found", f"no file {filename!r}", 404)
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -88,7 +94,12 @@ async def upload_image(request: Request) -> Response:
     try:
         path = resolve(server, kind, subfolder, image.filename)
     except UnsafePath as exc:
-        return _refuse("unsafe_path", str(exc))
+        return _refuse("unsafe_path", str(exc), server=server)
+    limit = server.config.limits.max_pixels
+    size = await run_in_threadpool(read_size, io.BytesIO(image.data))
+    if size is not None and size[0] * size[1] > limit:
+        return _refuse("image_too_large", f"the image is {size[0]} × {size[1]} pixels, over "
+                       f"this server's limit of {limit} pixels")
     name = await run_in_threadpool(_write, path, image.data, overwrite)
     return JSONResponse({"name": name, "subfolder": subfolder, "type": kind})
 

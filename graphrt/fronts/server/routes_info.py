@@ -3,7 +3,8 @@
     GET  /object_info[/{class}]   ComfyUI's node descriptions, for the supported classes
     GET  /system_stats            system and device summary (torch only if already loaded)
     GET  /graphrt/ops[/{name}]    op schemas (JSON Schema of params, typed ports)
-    POST /graphrt/validate        {"prompt": doc, "args": {...}} → {"valid", "issues"}
+    POST /graphrt/validate        {"prompt": doc, "args": {...}} → {"valid", "issues"} (and
+                                  "error" when invalid), checked within the server's limits
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import platform
 import sys
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,7 +25,7 @@ from graphrt.compat.comfy.object_info import object_info
 from graphrt.core.errors import InvalidGraph
 from graphrt.core.schema import op_schema
 from graphrt.fronts.server.routes_prompt import _json
-from graphrt.fronts.server.submit import Rejected, parse
+from graphrt.fronts.server.submit import CHECKER_ERRORS, Rejected, parse, prepare, unchecked
 
 if TYPE_CHECKING:
     from graphrt.fronts.server.app import Server
@@ -96,19 +98,27 @@ async def get_op(request: Request) -> Response:
 async def validate(request: Request) -> Response:
     server: Server = request.app.state.server
     try:
-        sub = parse(await _json(request))
+        sub = parse(await _json(request), server.config.limits)
     except Rejected as exc:
         return JSONResponse(exc.body, status_code=exc.status)
 
     def check() -> dict[str, Any]:
+        """Checked within the server's limits, as a submission is."""
         try:
-            plan = server.runtime.prepare(sub.prompt, args=sub.args)
+            plan = prepare(sub, server.runtime, server.config.limits)
         except InvalidGraph as exc:
-            return {"valid": False, "issues": [i.model_dump(mode="json") for i in exc.issues]}
+            return {"valid": False, "issues": [i.model_dump(mode="json") for i in exc.issues],
+                    "error": {"type": "invalid_graph", "message": f"{len(exc.issues)} "
+                              "problem(s) in the graph"}}
+        except CHECKER_ERRORS as exc:
+            raise unchecked(exc) from None
         return {"valid": True, "issues": [], "nodes": len(plan.order)}
 
-    result = await run_in_threadpool(check)
-    return JSONResponse(result, status_code=200 if result["valid"] else 400)
+    try:
+        result = await anyio.to_thread.run_sync(check, limiter=server.planners)
+    except Rejected as exc:
+        return JSONResponse(server.redact(exc.body), status_code=exc.status)
+    return JSONResponse(server.redact(result), status_code=200 if result["valid"] else 400)
 
 
 async def root(request: Request) -> Response:

@@ -3,17 +3,26 @@
     POST /prompt   {"prompt": ..., "client_id": ...} → {"prompt_id", "number", "node_errors"}
     GET  /queue    → {"queue_running": [[number, id, prompt, extra_data, outputs]], ...}
     POST /queue    {"clear": true} | {"delete": [ids]}
-    GET  /history[/{id}]  → {id: {"prompt": [...], "outputs": {...}, "status": {...}}}
+    GET  /history[/{id}][?max_items=N&offset=K]  → {id: {"prompt": [...], "outputs": {...},
+                   "status": {...}}}, oldest first; X-History-Total, X-History-Offset headers
     POST /history  {"clear": true} | {"delete": [ids]}
     POST /interrupt  [{"prompt_id": id}]
+
+A submission is prepared (at most `max_planning` at once) before it is queued; while it is,
+`/interrupt` (no id, or its id) and clearing the queue or deleting its id cancel it: it is
+answered 409 prompt_cancelled and never queued. /history pages as ComfyUI does (`offset`
+counts from the oldest; without it, the newest `max_items`), at most `history_page` entries
+and `max_history_bytes` of stored prompts per answer.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +31,8 @@ from starlette.routing import Route
 from graphrt.compat.comfy.classes import is_output_class
 from graphrt.compat.comfy.node_errors import simple_error
 from graphrt.compat.comfy.outputs import output_nodes
+from graphrt.core.errors import Cancelled
+from graphrt.fronts.server.planning import InUse
 from graphrt.fronts.server.queue import FINISHED, PromptRow, QueueFull
 from graphrt.fronts.server.submit import Rejected, check, parse
 
@@ -51,26 +62,45 @@ async def get_prompt(request: Request) -> Response:
 async def post_prompt(request: Request) -> Response:
     server = _server(request)
     try:
-        sub = parse(await _json(request))
-        plan = await run_in_threadpool(check, sub, server.runtime, server.config.limits)
+        sub = parse(await _json(request), server.config.limits)
     except Rejected as exc:
         return JSONResponse(exc.body, status_code=exc.status)
     prompt_id = sub.prompt_id or str(uuid.uuid4())
-    server.worker.plans[prompt_id] = plan  # before it is queued: the worker takes it from here
     try:
-        number = await run_in_threadpool(server.queue.add, prompt_id, sub.stored(),
-                                         sub.client_id, server.config.limits.max_queue)
+        with server.planning.track(prompt_id) as cancel:
+            plan = await anyio.to_thread.run_sync(
+                lambda: check(sub, server.runtime, server.config.limits, cancel=cancel,
+                              roots=server.roots), limiter=server.planners)
+            server.worker.plans[prompt_id] = plan  # the worker takes it from here
+            number = await run_in_threadpool(
+                server.planning.commit, cancel,
+                lambda: server.queue.add(prompt_id, sub.stored(), sub.client_id,
+                                         server.config.limits.max_queue))
+    except Rejected as exc:
+        return JSONResponse(exc.body, status_code=exc.status)
+    except InUse:
+        return _refused(400, "invalid_prompt", f"prompt_id {prompt_id!r} is being submitted")
+    except Cancelled:
+        server.worker.plans.pop(prompt_id, None)
+        return _refused(409, "prompt_cancelled", "the prompt was cancelled (interrupt, or "
+                        "the queue cleared) while it was being checked; it was not queued")
     except QueueFull as exc:
         server.worker.plans.pop(prompt_id, None)
         return JSONResponse(simple_error("queue_full", f"{exc}; try again later"),
                             status_code=503, headers={"Retry-After": "5"})
-    except Exception as exc:  # sqlite3.IntegrityError: a prompt_id used twice
+    except sqlite3.IntegrityError:
         server.worker.plans.pop(prompt_id, None)
-        return JSONResponse(simple_error("invalid_prompt", f"cannot queue: {exc}"),
-                            status_code=400)
+        return _refused(400, "invalid_prompt", f"prompt_id {prompt_id!r} is already used")
+    except BaseException:  # a storage fault: 503 from the app's handler
+        server.worker.plans.pop(prompt_id, None)
+        raise
     server.worker.wake.set()
     server.hub.send("status", server.worker.status())
     return JSONResponse({"prompt_id": prompt_id, "number": number, "node_errors": {}})
+
+
+def _refused(status: int, kind: str, message: str) -> Response:
+    return JSONResponse(simple_error(kind, message), status_code=status)
 
 
 def queue_item(row: PromptRow) -> list[Any]:
@@ -100,22 +130,29 @@ async def get_queue(request: Request) -> Response:
 
 
 async def _clear_or_delete(request: Request, statuses: tuple[str, ...]) -> Response:
-    queue = _server(request).queue
+    """Clear or delete prompts; for the queue, submissions still being planned too."""
+    server = _server(request)
+    queue = server.queue
     try:
         body = await _json(request, {})
     except Rejected as exc:
         return JSONResponse(exc.body, status_code=exc.status)
     if not isinstance(body, dict):
         return JSONResponse(simple_error("invalid_request", "expected a JSON object"), 400)
+    pending = "pending" in statuses
     removed = 0
     if body.get("clear"):
-        removed += await run_in_threadpool(lambda: queue.clear(statuses=statuses))
+        removed += await run_in_threadpool(
+            server.planning.cancel_then, None if pending else [],
+            lambda: queue.clear(statuses=statuses))
     ids = body.get("delete")
     if isinstance(ids, list):
-        ids = [str(i) for i in ids]
-        removed += await run_in_threadpool(lambda: queue.delete(ids, statuses=statuses))
+        names = [str(i) for i in ids]
+        removed += await run_in_threadpool(
+            server.planning.cancel_then, names if pending else [],
+            lambda: queue.delete(names, statuses=statuses))
     if removed:
-        await run_in_threadpool(_server(request).worker.forget_removed)
+        await run_in_threadpool(server.worker.forget_removed)
     return JSONResponse({"removed": removed})
 
 
@@ -123,11 +160,30 @@ async def post_queue(request: Request) -> Response:
     return await _clear_or_delete(request, ("pending",))
 
 
+def _count(request: Request, name: str) -> int | None:
+    """A non-negative integer query parameter; None when absent; Rejected when invalid."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise Rejected(400, simple_error("invalid_request", f"{name} must be a whole number "
+                                         f">= 0, not {raw[:40]!r}"))
+    return int(raw)
+
+
 async def get_history(request: Request) -> Response:
-    raw = request.query_params.get("max_items")
-    max_items = int(raw) if raw and raw.isdigit() else None
-    rows = await run_in_threadpool(_server(request).queue.history, max_items)
-    return JSONResponse({r.id: history_entry(r) for r in rows})
+    server = _server(request)
+    limits = server.config.limits
+    try:
+        max_items, offset = _count(request, "max_items"), _count(request, "offset")
+    except Rejected as exc:
+        return JSONResponse(exc.body, status_code=exc.status)
+    size = min(max_items if max_items is not None else limits.history_page, limits.history_page)
+    page = await run_in_threadpool(server.queue.history_page, size, offset,
+                                   limits.max_history_bytes)
+    return JSONResponse({r.id: history_entry(r) for r in page.rows},
+                        headers={"X-History-Total": str(page.total),
+                                 "X-History-Offset": str(page.offset)})
 
 
 async def get_history_item(request: Request) -> Response:
@@ -142,13 +198,18 @@ async def post_history(request: Request) -> Response:
 
 
 async def post_interrupt(request: Request) -> Response:
+    """Interrupt the running prompt and cancel submissions being planned (only `prompt_id`,
+    when given)."""
+    server = _server(request)
     try:
         body = await _json(request, {})
     except Rejected:
         body = {}
-    prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
-    done = _server(request).worker.interrupt(prompt_id if isinstance(prompt_id, str) else None)
-    return JSONResponse({"interrupted": done})
+    given = body.get("prompt_id") if isinstance(body, dict) else None
+    prompt_id = given if isinstance(given, str) else None
+    done = server.worker.interrupt(prompt_id)
+    cancelled = server.planning.cancel(None if prompt_id is None else [prompt_id])
+    return JSONResponse({"interrupted": done or cancelled > 0})
 
 
 routes = [

@@ -4,24 +4,35 @@
      "args": {...} (native documents only), "extra_data": {...}, "prompt_id": "..."}
 
 Everything that can be known before running is checked here, so a queued prompt fails only
-for reasons that appear at run time: the document is prepared once (load, check, expand, the
-server's checks from what ops declare, plan), and the plan goes to the worker with the
-prompt. A refusal is a `Rejected` carrying the HTTP status and a ComfyUI-shaped body.
+for reasons that appear at run time: the document is prepared once (load, check, expand
+within the server's budget, the server's checks from what ops declare, plan), and the plan
+goes to the worker with the prompt. A refusal is a `Rejected` carrying the HTTP status and a
+ComfyUI-shaped body naming files relative to their folders; a document that makes a checker
+raise is refused too (400), never answered 500. Setting the cancel flag stops preparing
+(`Cancelled`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from graphrt.compat.comfy.node_errors import error_body, simple_error
+from graphrt.compat.comfy import ui
+from graphrt.compat.comfy.node_errors import error_body, redact, simple_error
 from graphrt.compat.formats import is_comfy
 from graphrt.core.errors import InvalidGraph, show
 from graphrt.core.plan import Plan
 from graphrt.core.runtime import Runtime
-from graphrt.fronts.server.checks import cost_check, file_check
+from graphrt.fronts.server.checks import CostMeter, file_check
 from graphrt.fronts.server.config import Limits
+
+log = logging.getLogger("graphrt.fronts.server")
 
 PROMPT_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
@@ -51,6 +62,8 @@ class Submission:
     @property
     def class_types(self) -> dict[str, str]:
         """Node id → class_type (ComfyUI) or op name (native), for messages and errors."""
+        if ui.detect(self.prompt):
+            return ui.class_types(self.prompt)
         if self.comfy:
             return {str(k): str(v.get("class_type")) for k, v in self.prompt.items()
                     if isinstance(v, dict)}
@@ -64,8 +77,9 @@ class Submission:
                 "class_types": self.class_types, "format": "comfy" if self.comfy else "native"}
 
 
-def parse(body: Any) -> Submission:
-    """Shape checks on the request body; raises Rejected(400)."""
+def parse(body: Any, limits: Limits | None = None) -> Submission:
+    """Shape checks on the request body; raises Rejected (400, or 413 for an extra_data
+    over the limit)."""
     if not isinstance(body, dict) or "prompt" not in body:
         raise Rejected(400, simple_error("no_prompt", "No prompt provided",
                                          'expected {"prompt": {...}, "client_id": "..."}'))
@@ -84,6 +98,15 @@ def parse(body: Any) -> Submission:
         problems.append("prompt_id")
     if problems:
         raise Rejected(400, simple_error("invalid_prompt", f"invalid {', '.join(problems)}"))
+    if extra and limits is not None:
+        try:
+            size = len(json.dumps(extra))
+        except (ValueError, RecursionError):
+            size = limits.max_extra_data_bytes + 1
+        if size > limits.max_extra_data_bytes:
+            raise Rejected(413, simple_error(
+                "extra_data_too_large", f"extra_data is over this server's limit of "
+                f"{limits.max_extra_data_bytes} bytes"))
     sub = Submission(prompt, client_id, args, extra or {}, prompt_id)
     if args and sub.comfy:
         raise Rejected(400, simple_error("invalid_prompt",
@@ -91,16 +114,44 @@ def parse(body: Any) -> Submission:
     return sub
 
 
-def check(sub: Submission, runtime: Runtime, limits: Limits) -> Plan:
-    """Prepare the prompt with the server's checks; its plan, or Rejected(400)."""
-    count = len(sub.prompt) if sub.comfy else len(sub.prompt.get("nodes") or {})
+def prepare(sub: Submission, runtime: Runtime, limits: Limits, *,
+            cancel: threading.Event | None = None) -> Plan:
+    """Prepare the prompt within the server's limits; raises InvalidGraph, Cancelled, or
+    Rejected(400) for too many nodes."""
+    count = len(sub.class_types) if sub.comfy else len(sub.prompt.get("nodes") or {})
     if count > limits.max_nodes:
         raise Rejected(400, simple_error(
             "too_many_nodes", f"the prompt has {count} nodes; this server takes at most "
             f"{limits.max_nodes}"))
+    meter = CostMeter(limits, runtime.folders)
+    return runtime.prepare(sub.prompt, args=sub.args, checks=[file_check(runtime.folders)],
+                           budget=meter.budget(), cancel=cancel)
+
+
+def check(sub: Submission, runtime: Runtime, limits: Limits, *,
+          cancel: threading.Event | None = None,
+          roots: Mapping[str, Path] | None = None) -> Plan:
+    """`prepare`, with every refusal a Rejected(400) carrying a ComfyUI-shaped body."""
     try:
-        return runtime.prepare(sub.prompt, args=sub.args,
-                               checks=[cost_check(limits), file_check(runtime.folders)])
+        return prepare(sub, runtime, limits, cancel=cancel)
     except InvalidGraph as exc:
-        raise Rejected(400, error_body(exc.issues, sub.prompt, sub.class_types,
-                                       sub.comfy)) from None
+        raise Rejected(400, error_body(exc.issues, sub.prompt, sub.class_types, sub.comfy,
+                                       roots)) from None
+    except CHECKER_ERRORS as exc:
+        raise unchecked(exc, roots) from None
+
+
+CHECKER_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
+
+
+def unchecked(exc: BaseException, roots: Mapping[str, Path] | None = None) -> Rejected:
+    """The refusal of a document that made a checker raise (a 400, never a 500)."""
+    log.warning("a prompt made a checker raise", exc_info=exc)
+    return Rejected(400, redact(simple_error(
+        "invalid_prompt", "the prompt could not be checked",
+        f"{type(exc).__name__}: {show(str(exc), 200)}"), roots or {}))
+
+
+def stored_submission(body: dict[str, Any]) -> Submission:
+    """The submission a queued prompt's stored body holds (to prepare it again)."""
+    return Submission(body["prompt"], args=body.get("args") or None)

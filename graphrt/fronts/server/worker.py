@@ -2,36 +2,54 @@
 
 The Runtime (and its cache) lives as long as the server, so a resubmitted prompt is served
 from the cache. A prompt is planned once: the plan the server checked when it was submitted
-is handed over in `plans`; only a prompt recovered after a restart is planned again. A
-prompt's end is written to history before the final `executing` {node: null} message goes
-out, so a client that sees it can fetch /history at once. On
-shutdown the running prompt is interrupted and left `running`, to be re-queued by the next
-start (`PromptQueue.recover`).
+is handed over in `plans`; only a prompt recovered after a restart is planned again, within
+the same limits, and `/interrupt` stops that planning too. A prompt's end is written to
+history before the final `executing` {node: null} message goes out, so a client that sees it
+can fetch /history at once.
+
+Every prompt the worker takes ends in history, with a status its client is told: when
+running it raises anywhere (a bug, a storage fault), it ends as an error; when its end
+cannot be written (a full state disk), the queue holds it in memory and writes it later.
+On shutdown the running prompt is interrupted and put back in the queue, its attempt not
+counted, to run at the next start; a prompt the server died during too often is failed
+(`give_up`).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import traceback
+from collections.abc import Callable
 from typing import Any
 
-from graphrt.compat.comfy.messages import RunMessages
+from graphrt.compat.comfy.messages import Final, RunMessages
 from graphrt.compat.comfy.outputs import ui_outputs
-from graphrt.core.errors import InvalidGraph
+from graphrt.core.errors import Cancelled, InvalidGraph
 from graphrt.core.plan import Plan
 from graphrt.core.runtime import Runtime
 from graphrt.fronts.server.hub import Hub
 from graphrt.fronts.server.queue import PromptQueue, PromptRow
 
 log = logging.getLogger("graphrt.fronts.server")
+Prepare = Callable[[PromptRow, threading.Event], Plan]
+
+
+def _as_is(body: Any) -> Any:
+    return body
 
 
 class Worker:
     """Runs queued prompts one at a time on a background thread."""
 
-    def __init__(self, runtime: Runtime, queue: PromptQueue, hub: Hub) -> None:
+    def __init__(self, runtime: Runtime, queue: PromptQueue, hub: Hub, *,
+                 prepare: Prepare | None = None,
+                 redact: Callable[[Any], Any] = _as_is) -> None:
         self.runtime, self.queue, self.hub = runtime, queue, hub
+        self.prepare = prepare or (lambda row, cancel: runtime.prepare(
+            row.body["prompt"], args=row.body.get("args") or None))
+        self.redact = redact  # error texts → no absolute server paths
         self.plans: dict[str, Plan] = {}  # prompt id → the plan checked at submission
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -66,12 +84,23 @@ class Worker:
             self.plans.pop(prompt_id, None)
 
     def status(self) -> dict[str, Any]:
-        running, pending = self.queue.in_queue()
-        return {"status": {"exec_info": {"queue_remaining": len(running) + len(pending)}}}
+        try:
+            running, pending = self.queue.in_queue()
+            remaining = len(running) + len(pending)
+        except sqlite3.Error:
+            remaining = 0
+        return {"status": {"exec_info": {"queue_remaining": remaining}}}
+
+    def give_up(self, row: PromptRow, reason: str) -> None:
+        """End a prompt without running it (it was tried too often), telling its client."""
+        msgs = self._messages(row)
+        self._end(row, msgs, msgs.error(reason, "Abandoned"), "error", {}, {})
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.queue.held:
+                    self.queue.flush()
                 row = self.queue.claim()
             except Exception:  # a broken database must not spin the CPU
                 log.exception("cannot read the queue")
@@ -82,26 +111,36 @@ class Worker:
                 continue
             try:
                 self._run(row)
-            except Exception:  # never let one prompt kill the worker
+            except Exception as exc:  # never let one prompt kill the worker, nor be lost
                 log.exception("prompt %s crashed the worker loop", row.id)
+                self._crashed(row, exc)
             finally:
                 self.current = None
 
-    def _run(self, row: PromptRow) -> None:
-        body, sid = row.body, row.client_id
-        msgs = RunMessages(row.id, body.get("class_types", {}),
+    def _messages(self, row: PromptRow) -> RunMessages:
+        sid = row.client_id
+        return RunMessages(row.id, row.body.get("class_types", {}),
                            lambda kind, data: self.hub.send(kind, data, sid))
+
+    def _run(self, row: PromptRow) -> None:
+        body = row.body
+        msgs = self._messages(row)
         self._cancel = threading.Event()  # before `current`: an interrupt is never lost
         self.current = row.id
         self.hub.send("status", self.status())
         outputs: dict[str, Any] = {}
-        summary: dict[str, Any] = {"attempts": row.attempts}
+        summary: dict[str, Any] = {}
         plan = self.plans.pop(row.id, None)
         try:
-            if plan is None:  # recovered after a restart: plan it again
-                plan = self.runtime.prepare(body["prompt"], args=body.get("args") or None)
+            if plan is None:  # recovered after a restart: plan it again, within the limits
+                plan = self.prepare(row, self._cancel)
             msgs.sources = {n: plan.node(n).source for n in plan.order}
             result = self.runtime.run(plan, on_event=msgs, cancel=self._cancel)
+        except Cancelled:  # interrupted while it was planned again
+            if self._stop.is_set():
+                self.queue.requeue(row.id)
+                return
+            final, status = msgs.interrupted(), "interrupted"
         except InvalidGraph as exc:  # valid when queued, not now (a file went away)
             msgs.current = next((i.source or i.node for i in exc.issues if i.node), None)
             final = msgs.error("; ".join(str(i) for i in exc.issues), "InvalidGraph")
@@ -112,7 +151,8 @@ class Worker:
             status = "error"
         else:
             if result.interrupted and self._stop.is_set():
-                return  # shutting down: left running, re-queued at the next start
+                self.queue.requeue(row.id)  # shutting down: runs again at the next start
+                return
             outputs = ui_outputs(body["prompt"], result.outputs)
             summary.update(executed=result.executed, cached=result.cached,
                            failed=result.failed, blocked=result.blocked, stats=result.stats)
@@ -122,13 +162,33 @@ class Worker:
                 final, status = msgs.error(), "error"
             else:
                 final, status = msgs.success(), "success"
+        self._end(row, msgs, final, status, outputs, summary)
+
+    def _crashed(self, row: PromptRow, exc: Exception) -> None:
+        """End a prompt whose handling raised outside the run: an error, told to its client."""
+        msgs = self._messages(row)
+        final = msgs.error(f"{type(exc).__name__}: {exc}", type(exc).__name__,
+                           traceback.format_exc(limit=20))
+        try:
+            self._end(row, msgs, final, "error", {}, {})
+        except Exception:
+            log.exception("cannot end prompt %s", row.id)
+
+    def _end(self, row: PromptRow, msgs: RunMessages, final: Final, status: str,
+             outputs: dict[str, Any], summary: dict[str, Any]) -> None:
+        """Write the prompt's end to history (or hold it, if the disk refuses), then tell
+        its client."""
+        final = (final[0], self.redact(final[1]))
         messages = [*msgs.log, list(final)]
         history = {"outputs": outputs, "meta": {n: {"node_id": n, "display_node": n}
                                                 for n in outputs},
                    "status": {"status_str": "success" if status == "success" else "error",
                               "completed": status == "success", "messages": messages},
-                   "graphrt": summary}
-        self.queue.finish(row.id, status, history)
+                   "graphrt": {"attempts": row.attempts, **summary}}
+        if not self.queue.finish(row.id, status, history):
+            log.error("prompt %s ended (%s) but its end cannot be written to %s yet; it is "
+                      "kept in memory", row.id, status, "the state folder")
+        sid = row.client_id
         for node, output in outputs.items():
             msgs.executed_output(node, output)
         self.hub.send(*final, sid)
