@@ -1,0 +1,158 @@
+"""Real ComfyUI workflows from public repositories (tests/corpus/manifest.json) run end to end.
+
+Each file is kept as its repository has it; the test adapts it to the toy models on the API
+prompt (a UI-format file is converted first): checkpoints → the built-in toy models, pixel
+sizes ÷ 8, batches of 1, at most 4 steps, input images → the built-in example.png, upscalers
+→ a tiny ESRGAN. A workflow marked "runs" must run and save an image; one marked
+{"blocked_by": X} must be refused with an issue naming class X, so that the manifest stays
+honest as classes are added (one that starts to run must be moved to "runs").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphrt import Runtime
+from graphrt.compat.comfy.ui import to_api
+from graphrt.core.errors import InvalidGraph
+from tests.real.conftest import TinyModels
+from tests.real.tiny import FILES
+
+HERE = Path(__file__).parent
+MANIFEST: list[dict[str, Any]] = json.loads((HERE / "manifest.json").read_text())
+RUNS = [e for e in MANIFEST if e["expect"] == "runs"]
+BLOCKED = [e for e in MANIFEST if e["expect"] != "runs"]
+
+CHECKPOINT_LOADERS = {"CheckpointLoaderSimple", "CheckpointLoader", "unCLIPCheckpointLoader",
+                      "ImageOnlyCheckpointLoader"}
+PIXELS = {"width", "height", "x", "y", "left", "top", "right", "bottom", "target_width",
+          "target_height", "crop_w", "crop_h"}  # scaled ÷ 8, keeping the layout's geometry
+MAX_STEPS = 4
+
+
+def _small(pixels: int) -> int:
+    return max(8, pixels // 64 * 8) if pixels > 0 else pixels
+
+
+def toy(ckpt_name: str) -> str:
+    return "toy-shapes-refiner" if "refiner" in ckpt_name.lower() else "toy-shapes"
+
+
+def family(ckpt_name: str) -> str | None:
+    """The tiny real-layout family standing in for a checkpoint (None: not SD 1.x / SDXL)."""
+    name = ckpt_name.lower()
+    if "xl" in name:
+        return "sdxl_refiner" if "refiner" in name else "sdxl"
+    return "sd1" if any(s in name for s in ("v1-5", "sd15", "sd1.5", "sd-1")) else None
+
+
+def adapt(prompt: dict[str, Any], checkpoint: Callable[[str], str] = toy) -> dict[str, Any]:
+    """The API prompt made tiny, in place: `checkpoint` picks each loader's file, sizes ÷ 8,
+    batches of 1, few steps, the built-in input image, the tiny upscaler."""
+    for node in prompt.values():
+        cls, inputs = node["class_type"], node["inputs"]
+        if cls in CHECKPOINT_LOADERS and isinstance(inputs.get("ckpt_name"), str):
+            inputs["ckpt_name"] = checkpoint(inputs["ckpt_name"])
+        for name, value in inputs.items():
+            if name in PIXELS and isinstance(value, int) and not isinstance(value, bool):
+                inputs[name] = _small(value)
+        if isinstance(inputs.get("batch_size"), int):
+            inputs["batch_size"] = 1
+        steps = inputs.get("steps")
+        if isinstance(steps, int) and steps > MAX_STEPS:
+            inputs["steps"] = MAX_STEPS
+            for name in ("start_at_step", "end_at_step"):  # the same fraction of the steps
+                if isinstance(inputs.get(name), int) and inputs[name] < steps:
+                    inputs[name] = round(inputs[name] * MAX_STEPS / steps)
+        if cls in ("LoadImage", "LoadImageMask"):
+            inputs["image"] = "example.png"
+        if cls == "UpscaleModelLoader":
+            inputs["model_name"] = "tiny_esrgan.safetensors"
+    return prompt
+
+
+def api_prompt(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry's workflow as an API prompt (InvalidGraph when a UI file cannot convert)."""
+    doc = json.loads((HERE / "workflows" / entry["file"]).read_text(encoding="utf-8"))
+    if entry["format"] == "ui":
+        doc, issues = to_api(doc)
+        if doc is None:
+            raise InvalidGraph(issues)
+    return doc
+
+
+def load(entry: dict[str, Any]) -> dict[str, Any]:
+    return adapt(api_prompt(entry))
+
+
+def checkpoints(entry: dict[str, Any]) -> list[str]:
+    return [n["inputs"]["ckpt_name"] for n in api_prompt(entry).values()
+            if n["class_type"] in CHECKPOINT_LOADERS]
+
+
+REAL = [e for e in RUNS if all(family(name) for name in checkpoints(e))]
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """<root>/input/example.png (64×64, so image inputs stay small) and
+    <root>/models/upscale_models/tiny_esrgan.safetensors."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.ops.samples import write_tiny_esrgan
+
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "input").mkdir()
+    pixels = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(root / "input" / "example.png")
+    write_tiny_esrgan(root / "models" / "upscale_models", "tiny_esrgan")
+    return root
+
+
+@pytest.mark.parametrize("entry", RUNS, ids=lambda e: e["file"])
+def test_workflow_runs_on_the_toy_models(entry: dict[str, Any], folders: Path,
+                                         tmp_path: Path) -> None:
+    rt = Runtime(device="cpu", models_dir=folders / "models", input_dir=folders / "input",
+                 output_dir=tmp_path)
+    result = rt.run(load(entry))
+    assert result.ok, result.failed
+    saved = [tmp_path / name for names in result.outputs.values() for name in names]
+    assert saved and all(p.is_file() for p in saved)
+
+
+@pytest.mark.parametrize("entry", BLOCKED, ids=lambda e: e["file"])
+def test_workflow_is_blocked_by_the_class_the_manifest_names(entry: dict[str, Any]) -> None:
+    blocker = entry["expect"]["blocked_by"]
+    with pytest.raises(InvalidGraph) as refused:
+        Runtime(device="cpu").plan(load(entry))
+    assert any(str(i.found).strip("'") == blocker or f"'{blocker}'" in i.message
+               for i in refused.value.issues), [str(i) for i in refused.value.issues]
+
+
+@pytest.mark.parametrize("entry", REAL, ids=lambda e: e["file"])
+def test_workflow_runs_on_tiny_real_layout_checkpoints(entry: dict[str, Any],
+                                                       tiny_models: TinyModels, folders: Path,
+                                                       tmp_path: Path) -> None:
+    prompt = adapt(api_prompt(entry), lambda name: FILES[family(name) or ""])
+    rt = Runtime(device="cpu", models_dir=tiny_models.models_dir, input_dir=folders / "input",
+                 output_dir=tmp_path)
+    result = rt.run(prompt)
+    assert result.ok, result.failed
+    assert result.stats["model_calls"] > 0  # type: ignore[attr-defined]
+    assert any(names for names in result.outputs.values())
+
+
+def test_the_manifest_covers_both_formats_and_its_files() -> None:
+    assert len(MANIFEST) >= 30
+    assert {e["format"] for e in MANIFEST} == {"api", "ui"}
+    files = {p.name for p in (HERE / "workflows").glob("*.json")}
+    assert files == {e["file"] for e in MANIFEST}
+    for e in MANIFEST:
+        assert e["repo"].count("/") == 1 and len(e["commit"]) == 40 and e["path"]
+        assert e["expect"] == "runs" or set(e["expect"]) == {"blocked_by"}

@@ -1,0 +1,78 @@
+"""Print README's "ComfyUI compatibility" table (from graphrt.compat.comfy.classes.CLASSES) and
+the corpus line (from tests/corpus/manifest.json).
+
+    .venv/bin/python tools/compat_table.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from graphrt.compat.comfy.classes import CLASSES, NodeClass  # noqa: E402
+from graphrt.compat.comfy.ui import to_api  # noqa: E402
+
+
+def notes(name: str, cls: NodeClass) -> str:
+    """What the row should say besides the op: aliases, output nodes, fixed params."""
+    parts = [f"alias of `{other}`" for other, c in CLASSES.items() if c is cls and other != name
+             and list(CLASSES).index(other) < list(CLASSES).index(name)]
+    if name != name.strip():
+        parts.append("the name ends in a space, as ComfyUI registers it")
+    if cls.output_node:
+        parts.append("output node")
+    parts += [f"`{k}={v}`" for k, v in cls.fixed.items()]
+    optional = [i.name for i in cls.inputs if i.optional]
+    if optional:
+        parts.append("optional: " + ", ".join(optional))
+    return "; ".join(parts)
+
+
+def table() -> list[str]:
+    rows = ["| ComfyUI class | native op | notes |", "|---|---|---|"]
+    rows += [f"| `{name}` | `{cls.op}` | {notes(name, cls)} |"
+             for name, cls in sorted(CLASSES.items(), key=lambda kv: kv[0].lower())]
+    return rows
+
+
+def missing(entry: dict) -> set[str]:
+    """The classes of an entry's workflow that the class table lacks."""
+    doc = json.loads((ROOT / "tests" / "corpus" / "workflows" / entry["file"]).read_text())
+    if entry["format"] == "ui":
+        _, issues = to_api(doc)
+        return {str(i.found) for i in issues if i.field == "class_type"}
+    return {n["class_type"] for n in doc.values() if n["class_type"] not in CLASSES}
+
+
+def most(counts: Counter[str], n: int) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))[:n]
+
+
+def corpus() -> str:
+    manifest = json.loads((ROOT / "tests" / "corpus" / "manifest.json").read_text())
+    lacking = Counter(c for e in manifest for c in missing(e))
+    formats = Counter(e["format"] for e in manifest)
+    runs = sum(e["expect"] == "runs" for e in manifest)
+    blockers = Counter(e["expect"]["blocked_by"] for e in manifest if e["expect"] != "runs")
+    repos = len({e["repo"] for e in manifest})
+    top = ", ".join(f"`{name}` {n}" for name, n in most(blockers, 8))
+    wanted = ", ".join(f"`{name}` {n}" for name, n in most(lacking, 12))
+    return textwrap.fill(
+        f"The corpus (`tests/corpus/`): {len(manifest)} real workflows from {repos} public "
+        f"repositories ({formats['api']} API format, {formats['ui']} UI format); {runs} run "
+        "end to end on the toy models and on tiny real-layout SD 1.x / SDXL checkpoints, "
+        f"{len(manifest) - runs} are blocked. Blockers as the manifest records them (the "
+        f"first class or value each workflow is refused for): {top}. Classes graphrt lacks, "
+        f"by the number of corpus workflows that use them: {wanted}.", 95)
+
+
+if __name__ == "__main__":
+    print("\n".join(table()))
+    print()
+    print(corpus())
