@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import cond, image, latent, mask, model, region, text
+from . import cond, image, latent, latent_edit, lora, mask, merge, model, region, text
 from .sample import basic, fused, regional, separated, split
 
 OPS: list[Any] = [
@@ -28,4 +28,11 @@ OPS: list[Any] = [
     separated.separated, region.prompt, region.combine, region.outside,
     split.split, split.img2img_refine, regional.regional, regional.masked_pair,
     fused.regional_batched, fused.regional_fused,
+    lora.lora, lora.lora_model_only, lora.lora_clip,
+    merge.merge_simple, merge.merge_add, merge.merge_subtract, merge.merge_clip_simple,
+    latent_edit.upscale, latent_edit.upscale_by, latent_edit.composite, latent_edit.blend,
+    latent_edit.from_batch, latent_edit.repeat_batch, latent_edit.encode_for_inpaint,
+    image.scale_by, image.invert, image.crop, image.empty, image.pad_for_outpaint,
+    mask.solid, mask.feather, mask.grow_comfy, mask.composite, mask.from_image, mask.to_image,
+    cond.zero_out, cond.average, cond.concat,
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -32,3 +32,74 @@ def set_mask(p: SetMask, conditioning: Conditioning, mask: Mask) -> Conditioning
         out.append([context, {**options, "mask": m, "strength": p.strength,
                               "set_area_to_bounds": p.set_cond_area != "default"}])
     return out
+
+
+def _with_pooled(options: dict[str, Any], pooled: Any) -> dict[str, Any]:
+    """`options` with a new pooled_output; an SDXL ADM vector y = [pooled, size embeddings]
+    gets the new pooled part too (ComfyUI builds y from pooled_output when it samples)."""
+    out = {**options, "pooled_output": pooled}
+    y = options.get("y")
+    if y is not None and pooled is not None:
+        import torch
+
+        out["y"] = torch.cat([pooled.to(y.device, y.dtype), y[..., pooled.shape[-1]:]], dim=-1)
+    return out
+
+
+@op("cond.zero_out", version=1)
+def zero_out(p: NoParams, conditioning: Conditioning) -> Conditioning:
+    """Zeros in place of every context and pooled output (ConditioningZeroOut)."""
+    import torch
+
+    out = []
+    for context, options in conditioning:
+        pooled = options.get("pooled_output")
+        opts = dict(options) if pooled is None else _with_pooled(options,
+                                                                 torch.zeros_like(pooled))
+        out.append([torch.zeros_like(context), opts])
+    return out
+
+
+class Average(Params):
+    conditioning_to_strength: float = Field(1.0, ge=0.0, le=1.0)
+
+
+@op("cond.average", version=1)
+def average(p: Average, conditioning_to: Conditioning,
+            conditioning_from: Conditioning) -> Conditioning:
+    """Each `to` entry's context · s + the first `from` context · (1 − s), the `from` tokens
+    cut or zero-padded to the `to` length; pooled outputs mix the same way (a `to` entry
+    without one takes `from`'s) (ConditioningAverage). Only the first `from` entry counts."""
+    import torch
+
+    s = p.conditioning_to_strength
+    cond_from = conditioning_from[0][0]
+    pooled_from = conditioning_from[0][1].get("pooled_output")
+    out = []
+    for context, options in conditioning_to:
+        pooled_to = options.get("pooled_output", pooled_from)
+        t0 = cond_from[:, : context.shape[1]].to(context.device)
+        if t0.shape[1] < context.shape[1]:
+            pad = torch.zeros(1, context.shape[1] - t0.shape[1], context.shape[2],
+                              device=t0.device)
+            t0 = torch.cat([t0, pad], dim=1)
+        opts = dict(options)
+        if pooled_from is not None and pooled_to is not None:
+            opts = _with_pooled(options, pooled_to * s + pooled_from.to(pooled_to.device)
+                                * (1.0 - s))
+        elif pooled_from is not None:
+            opts = _with_pooled(options, pooled_from)
+        out.append([context * s + t0 * (1.0 - s), opts])
+    return out
+
+
+@op("cond.concat", version=1)
+def concat(p: NoParams, conditioning_to: Conditioning,
+           conditioning_from: Conditioning) -> Conditioning:
+    """Each `to` entry's context followed by the first `from` entry's tokens; options are
+    `to`'s (ConditioningConcat)."""
+    import torch
+
+    cond_from = conditioning_from[0][0]
+    return [[torch.cat((context, cond_from.to(context.device)), 1), dict(options)]
+            for context, options in conditioning_to]

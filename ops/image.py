@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost, FileParam
-from graphrt.core.op import Params, op
+from graphrt.core.op import NoParams, Params, op
 from graphrt.core.paths import Folders, UnsafePath, confined
 from graphrt.core.types import Files
 
@@ -197,3 +197,86 @@ def upscale_with_model(p: UpscaleWithModel, upscale_model: UpscaleModel, image: 
 
     return upscale_tiled(upscale_model, image, p.tile, p.overlap)
 
+
+
+class ScaleBy(Params):
+    method: Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"] = \
+        "nearest-exact"
+    scale_by: float = Field(1.0, ge=0.01, le=8.0)
+
+
+@op("image.scale_by", version=1)
+def scale_by(p: ScaleBy, image: Image) -> Image:
+    """Resize by a factor: sides round(side · scale_by) (ImageScaleBy); not clamped."""
+    from .kernels.imaging import resize_planes
+
+    h, w = image.shape[1], image.shape[2]
+    out = resize_planes(image.movedim(-1, 1), round(w * p.scale_by), round(h * p.scale_by),
+                        p.method, "disabled")
+    return out.movedim(1, -1)
+
+
+@op("image.invert", version=1)
+def invert(p: NoParams, image: Image) -> Image:
+    """1 − image (ImageInvert)."""
+    return 1.0 - image
+
+
+class Crop(Params):
+    width: int = Field(512, ge=1, le=MAX_SIDE)
+    height: int = Field(512, ge=1, le=MAX_SIDE)
+    x: int = Field(0, ge=0, le=MAX_SIDE)
+    y: int = Field(0, ge=0, le=MAX_SIDE)
+
+
+@op("image.crop", version=1)
+def crop(p: Crop, image: Image) -> Image:
+    """The width×height rectangle at (x, y), cut at the image's edges; x and y are first
+    clamped to the last column and row, so the result is never empty (ImageCrop)."""
+    x, y = min(p.x, image.shape[2] - 1), min(p.y, image.shape[1] - 1)
+    return image[:, y : y + p.height, x : x + p.width].clone()
+
+
+class Empty(Params):
+    width: int = Field(512, ge=1, le=MAX_SIDE)
+    height: int = Field(512, ge=1, le=MAX_SIDE)
+    batch: int = Field(1, ge=1, le=4096)
+    color: int = Field(0, ge=0, le=0xFFFFFF, description="0xRRGGBB")
+
+
+def _empty_cost(p: Empty) -> Cost:
+    return Cost(pixels=p.width * p.height, batch=p.batch)
+
+
+@op("image.empty", version=1, cost=_empty_cost)
+def empty(p: Empty) -> Image:
+    """A [batch, height, width, 3] image of one colour, each channel byte / 255 (EmptyImage)."""
+    import torch
+
+    channels = [((p.color >> s) & 0xFF) / 0xFF for s in (16, 8, 0)]
+    return torch.cat([torch.full((p.batch, p.height, p.width, 1), c) for c in channels], -1)
+
+
+class PadForOutpaint(Params):
+    left: int = Field(0, ge=0, le=MAX_SIDE)
+    top: int = Field(0, ge=0, le=MAX_SIDE)
+    right: int = Field(0, ge=0, le=MAX_SIDE)
+    bottom: int = Field(0, ge=0, le=MAX_SIDE)
+    feathering: int = Field(40, ge=0, le=MAX_SIDE)
+
+
+@op("image.pad_for_outpaint", version=1)
+def pad_for_outpaint(p: PadForOutpaint, image: Image) -> Loaded:
+    """Pad with grey (0.5) and return the mask [H', W'] of what to paint: 1 on the padding,
+    fading into the image over `feathering` pixels from each padded side
+    (ImagePadForOutpaint; see kernels.comfy_masks.outpaint_mask)."""
+    import torch
+
+    from .kernels.comfy_masks import outpaint_mask
+
+    b, h, w, c = image.shape
+    out = torch.full((b, h + p.top + p.bottom, w + p.left + p.right, c), 0.5,
+                     device=image.device)
+    out[:, p.top : p.top + h, p.left : p.left + w] = image
+    mask = outpaint_mask(h, w, p.top, p.bottom, p.left, p.right, p.feathering, image.device)
+    return Loaded(out, mask)

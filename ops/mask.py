@@ -11,7 +11,7 @@ from graphrt.core.hints import Cost
 from graphrt.core.op import NoParams, Params, op
 
 from .image import INPUT_IMAGE, input_fingerprint, input_path
-from .types import Latent, Mask
+from .types import Image, Latent, Mask
 
 MAX_SIDE = 16384
 
@@ -105,3 +105,86 @@ def load(p: Load, *, ctx: OpContext) -> Mask:
     if p.channel == "alpha":
         return inverse_alpha
     return image[..., ("red", "green", "blue").index(p.channel)].contiguous()
+
+
+class Solid(Params):
+    value: float = Field(1.0, ge=0.0, le=1.0)
+    width: int = Field(512, ge=1, le=MAX_SIDE)
+    height: int = Field(512, ge=1, le=MAX_SIDE)
+
+
+def _solid_cost(p: Solid) -> Cost:
+    return Cost(pixels=p.width * p.height)
+
+
+@op("mask.solid", version=1, cost=_solid_cost)
+def solid(p: Solid) -> Mask:
+    """A [1, height, width] mask of one value (SolidMask)."""
+    import torch
+
+    return torch.full((1, p.height, p.width), p.value, dtype=torch.float32)
+
+
+class Feather(Params):
+    left: int = Field(0, ge=0, le=MAX_SIDE)
+    top: int = Field(0, ge=0, le=MAX_SIDE)
+    right: int = Field(0, ge=0, le=MAX_SIDE)
+    bottom: int = Field(0, ge=0, le=MAX_SIDE)
+
+
+@op("mask.feather", version=1)
+def feather(p: Feather, mask: Mask) -> Mask:
+    """Fade the edges linearly over the given widths (FeatherMask, with its off-by-one on the
+    right and bottom: see kernels.comfy_masks.feather). [B, H, W]."""
+    from .kernels.comfy_masks import feather as fade
+
+    return fade(mask, p.left, p.top, p.right, p.bottom)
+
+
+class GrowComfy(Params):
+    expand: int = Field(0, ge=-MAX_SIDE, le=MAX_SIDE, description="pixels; < 0 shrinks")
+    tapered_corners: bool = True
+
+
+@op("mask.grow_comfy", version=1)
+def grow_comfy(p: GrowComfy, mask: Mask) -> Mask:
+    """Grey dilation (expand > 0) or erosion (< 0) by |expand| pixels, plus-shaped steps when
+    tapered, square ones otherwise (GrowMask). Soft values are kept. [B, H, W]."""
+    from .kernels.comfy_masks import grow as grow_mask
+
+    return grow_mask(mask, p.expand, p.tapered_corners)
+
+
+class Composite(Params):
+    x: int = Field(0, ge=0, le=MAX_SIDE)
+    y: int = Field(0, ge=0, le=MAX_SIDE)
+    operation: Literal["multiply", "add", "subtract", "and", "or", "xor"] = "multiply"
+
+
+@op("mask.composite", version=1)
+def composite(p: Composite, destination: Mask, source: Mask) -> Mask:
+    """Combine `source` into `destination` at (x, y), then clamp to [0, 1] (MaskComposite;
+    and/or/xor on rounded values). [B, H, W]."""
+    from .kernels.comfy_masks import composite as combine
+
+    return combine(destination, source, p.x, p.y, p.operation)
+
+
+class FromImage(Params):
+    channel: Literal["red", "green", "blue", "alpha"] = "red"
+
+
+@op("mask.from_image", version=1)
+def from_image(p: FromImage, image: Image) -> Mask:
+    """One channel of an image as a mask [B, H, W] (ImageToMask)."""
+    index = ("red", "green", "blue", "alpha").index(p.channel)
+    if index >= image.shape[-1]:
+        raise ValueError(f"the image has {image.shape[-1]} channels, no {p.channel} channel")
+    return image[..., index].clone()
+
+
+@op("mask.to_image", version=1)
+def to_image(p: NoParams, mask: Mask) -> Image:
+    """A mask as a grey image [B, H, W, 3] (MaskToImage)."""
+    return mask.reshape(-1, 1, mask.shape[-2], mask.shape[-1]).movedim(1, -1) \
+        .expand(-1, -1, -1, 3).contiguous()

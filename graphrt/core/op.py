@@ -123,29 +123,35 @@ def op(
     """
 
     def wrap(fn: F) -> F:
-        spec = _build_spec(fn, name, version, is_macro=False)
-        for param in (f.param for f in files):
-            if param not in spec.params.model_fields:
-                raise OpDefinitionError(f"op {name!r}: file param {param!r} is not a param")
-        spec = replace(spec, fingerprint=fingerprint, model_calls=model_calls, files=files,
-                       cost=cost, is_output=output, device=device)
+        spec = replace(_build_spec(fn, name, version, is_macro=False), fingerprint=fingerprint,
+                       model_calls=model_calls, files=files, cost=cost, is_output=output,
+                       device=device)
+        _check_files(spec)
         fn.op_spec = spec  # type: ignore[attr-defined]
         return fn
 
     return wrap
 
 
-def macro(name: str, *, version: int = 1,
-          cost: Callable[[Any], Cost] | None = None) -> Callable[[F], F]:
+def macro(name: str, *, version: int = 1, cost: Callable[[Any], Cost] | None = None,
+          files: tuple[FileParam, ...] = ()) -> Callable[[F], F]:
     """Declare `fn(params, builder, *refs)` as a macro op that expands at plan time; its
-    input ports are typed `Ref[PortAlias]` and it returns `Ref`s into what it built."""
+    input ports are typed `Ref[PortAlias]` and it returns `Ref`s into what it built. `files`
+    declares its params that name files, as for an op (hosts list their folders)."""
 
     def wrap(fn: F) -> F:
-        spec = replace(_build_spec(fn, name, version, is_macro=True), cost=cost)
+        spec = replace(_build_spec(fn, name, version, is_macro=True), cost=cost, files=files)
+        _check_files(spec)
         fn.op_spec = spec  # type: ignore[attr-defined]
         return fn
 
     return wrap
+
+
+def _check_files(spec: OpSpec) -> None:
+    for param in (f.param for f in spec.files):
+        if param not in spec.params.model_fields:
+            raise OpDefinitionError(f"op {spec.name!r}: file param {param!r} is not a param")
 
 
 def spec_of(obj: Any) -> OpSpec:

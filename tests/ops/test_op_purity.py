@@ -25,6 +25,11 @@ PARAMS: dict[str, dict[str, Any]] = {
     "image.upscale_with_model": {"tile": 64, "overlap": 8},
     "latent.empty": {"width": 64, "height": 64},
     "mask.rect": {"width": 64, "height": 64, "w": 16, "h": 16},
+    # toy inputs: strength 0 passes them through; real models in tests/real/test_lora.py
+    "model.lora_model_only": {"name": "x.safetensors", "strength_model": 0},
+    "model.lora_clip": {"name": "x.safetensors", "strength_clip": 0},
+    "model.merge_simple": {"ratio": 0.5},
+    "model.merge_clip_simple": {"ratio": 0.5},
 }
 VARIADIC = {"sample.regional_batched": 1}  # one grown mask per region of the sample value
 SKIP_WITHOUT_FILES = {"model.load_upscaler"}  # needs a real upscaler file (test_upscale.py)
