@@ -54,12 +54,17 @@ def most(counts: Counter[str], n: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))[:n]
 
 
+def blocker(expect: dict[str, str]) -> str:
+    """What blocks a workflow: a class (or value), or a model file the corpus lacks."""
+    return expect.get("blocked_by") or f"a missing file ({expect['blocked_by_file']})"
+
+
 def corpus() -> str:
     manifest = json.loads((ROOT / "tests" / "corpus" / "manifest.json").read_text())
     lacking = Counter(c for e in manifest for c in missing(e))
     formats = Counter(e["format"] for e in manifest)
     runs = sum(e["expect"] == "runs" for e in manifest)
-    blockers = Counter(e["expect"]["blocked_by"] for e in manifest if e["expect"] != "runs")
+    blockers = Counter(blocker(e["expect"]) for e in manifest if e["expect"] != "runs")
     repos = len({e["repo"] for e in manifest})
     top = ", ".join(f"`{name}` {n}" for name, n in most(blockers, 8))
     wanted = ", ".join(f"`{name}` {n}" for name, n in most(lacking, 12))

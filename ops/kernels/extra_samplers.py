@@ -1,4 +1,5 @@
-"""Samplers ComfyUI adds to k-diffusion (docs/semantics.md §14.2): heunpp2, ddpm, lcm.
+"""Samplers ComfyUI adds to k-diffusion (docs/semantics.md §14.2): heunpp2, ddpm, lcm; and
+ComfyUI's current form of dpmpp_sde, which noise mode "comfy" runs (docs/reproducibility.md).
 
 Same signature as k-diffusion's: `sample_x(model, x, sigmas, callback=None, noise_sampler=None)`
 with `model(x, σ[B]) -> D`; the callback receives k-diffusion's dict (i, x, sigma, denoised).
@@ -104,4 +105,56 @@ def sample_lcm(
         if s[i + 1] > 0:
             assert noise_sampler is not None
             x = x + s[i + 1] * noise_sampler(sigmas[i], sigmas[i + 1])
+    return x
+
+
+def _ancestral_step(sigma: torch.Tensor, sigma_next: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(σ_down, σ_up) of an ancestral step with eta 1 (k-diffusion's get_ancestral_step)."""
+    up = torch.minimum(sigma_next, (sigma_next**2 * (sigma**2 - sigma_next**2) / sigma**2) ** 0.5)
+    return (sigma_next**2 - up**2) ** 0.5, up
+
+
+@torch.no_grad()
+def sample_dpmpp_sde_comfy(
+    model: ModelFn,
+    x: torch.Tensor,
+    sigmas: torch.Tensor,
+    callback: Callback = None,
+    noise_sampler: NoiseSampler | None = None,
+    r: float = 0.5,
+) -> torch.Tensor:
+    """DPM-Solver++ (stochastic) as current ComfyUI writes it for EPS models.
+
+    In half-log-SNR λ = −ln σ (α = σ·e^λ, 1 up to rounding): a first-order half step to
+    σ_s = e^{−(λ_s + r·h)} with noise queried at (σ_i, σ_s), then the full step with D mixed
+    (1 − 1/2r, 1/2r) and noise queried at (σ_i, σ_{i+1}); a step to 0 returns D. The same
+    maths as k-diffusion's sampler, but ComfyUI queries its Brownian tree at σ_i itself where
+    k-diffusion queries at e^{ln σ_i}, and the tree's value depends on the query's last bit.
+    """
+    assert noise_sampler is not None
+    s_in = x.new_ones([x.shape[0]])
+    for i in range(len(sigmas) - 1):
+        sig, nxt = sigmas[i], sigmas[i + 1]
+        denoised = model(x, sig * s_in)
+        if callback is not None:
+            callback({"x": x, "i": i, "sigma": sig, "sigma_hat": sig, "denoised": denoised})
+        if nxt == 0:
+            x = denoised
+            continue
+        lam_s, lam_t = sig.log().neg(), nxt.log().neg()
+        h = lam_t - lam_s
+        lam_s1 = lam_s + r * h
+        sigma_s1 = lam_s1.neg().exp()
+        alpha_s, alpha_s1, alpha_t = sig * lam_s.exp(), sigma_s1 * lam_s1.exp(), nxt * lam_t.exp()
+        down, up = _ancestral_step(lam_s.neg().exp(), lam_s1.neg().exp())
+        h_ = down.log().neg() - lam_s
+        x_2 = (alpha_s1 / alpha_s) * (-h_).exp() * x - alpha_s1 * (-h_).expm1() * denoised
+        x_2 = x_2 + alpha_s1 * noise_sampler(sig, sigma_s1) * up
+        denoised_2 = model(x_2, sigma_s1 * s_in)
+        down, up = _ancestral_step(lam_s.neg().exp(), lam_t.neg().exp())
+        h_ = down.log().neg() - lam_s
+        mixed = (1 - 1 / (2 * r)) * denoised + 1 / (2 * r) * denoised_2
+        x = (alpha_t / alpha_s) * (-h_).exp() * x - alpha_t * (-h_).expm1() * mixed
+        x = x + alpha_t * noise_sampler(sig, nxt) * up
     return x

@@ -163,6 +163,7 @@ def fused_regional(
     add_noise: bool,
     leftover: bool,
     base_only_steps: int = 0,
+    noise_mode: str = "graphrt",
     on_step: Callable[[int, int], None] | None = None,
 ) -> Latent:
     """The parallel regional loop (regional.py) with one model call per step.
@@ -171,7 +172,7 @@ def fused_regional(
     """
     model = check_fusable(base, [b for _, b in regions])
     a, e, x = start, min(steps, end), latent
-    common: dict[str, Any] = {"seed": seed, "steps": steps}
+    common: dict[str, Any] = {"seed": seed, "steps": steps, "noise_mode": noise_mode}
     first = min(a + base_only_steps, e)
     if first > a:
         x = run_separated(model, **common, **_row(base, x, None), start=a, end=first,

@@ -2,8 +2,10 @@
 
 `sample_range` returns a NEW latent dict (a shallow copy with "samples" replaced); the input
 dict and its tensors are never mutated, since cached values are shared. Internal space is
-z = model.latent_scale·samples; all randomness comes from private CPU generators (noise.py),
-so results are device-independent. See samplers.py for which samplers are split-invariant.
+z = model.latent_scale·samples. Randomness is private: in noise mode "graphrt" it comes from
+CPU generators keyed by step (noise.py), so results are device-independent; in mode "comfy" from
+ComfyUI's per-call generator and Brownian tree (comfy_noise.py, docs/reproducibility.md). See
+samplers.py for which samplers are split-invariant.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 from .guidance import CFGDenoiser, Cond, MaskedDenoiser
 from .model import DiffusionModel
 from .noise import prepare_noise, wrap_seed
-from .samplers import run_sampler
+from .samplers import NoiseKit, run_sampler
 from .steps import base_sigmas, scale_sigmas, step_range
 
 Latent = dict[str, Any]
@@ -43,12 +45,16 @@ def run_sigmas(
     add_noise: bool,
     offset: int = 0,
     full_sigmas: Sequence[float] = (),
+    noise_mode: str = "graphrt",
+    skip: int = 0,
     callback: StepCallback | None = None,
 ) -> Latent:
     """Run `sampler` over an explicit sigma list (§3.2 steps 4–6); [] returns `latent` as is.
 
-    `offset` is the absolute index of sigmas[0] in `full_sigmas` (the range's full schedule),
-    which keys the per-step noise and spans the Brownian tree.
+    graphrt mode: `offset` is the absolute index of sigmas[0] in `full_sigmas` (the range's
+    full schedule), which keys the per-step noise and spans the Brownian tree. comfy mode:
+    `full_sigmas` (if given) spans ComfyUI's tree, else this list does; ancestral draws skip
+    `skip` samples of the call's generator (see NoiseKit).
     """
     if not sigmas:
         return dict(latent)
@@ -61,7 +67,9 @@ def run_sigmas(
         noise = torch.zeros_like(z)
     s = torch.tensor(list(sigmas), dtype=torch.float32, device=z.device)
     first = float(s[0])
-    c = math.sqrt(1.0 + first * first) if max_denoise(model, first) else first
+    c: Any = math.sqrt(1.0 + first * first) if max_denoise(model, first) else first
+    if noise_mode == "comfy":  # ComfyUI scales in float32: √(1 + σ₀²) or σ₀ as a tensor
+        c = torch.sqrt(1.0 + s[0] ** 2.0) if max_denoise(model, first) else s[0]
     x = z + noise * c
 
     fn: Any = CFGDenoiser(model, positive, negative, cfg)
@@ -77,9 +85,8 @@ def run_sigmas(
     if callback is not None:
         cb = lambda d: callback(  # noqa: E731
             int(d["i"]), n, d["denoised"] if k == 1.0 else d["denoised"] / k)
-    out = run_sampler(
-        sampler, fn, x, s, seed=seed, offset=offset, full_sigmas=full_sigmas, callback=cb
-    )
+    kit = NoiseKit(seed, noise_mode, offset, tuple(float(v) for v in full_sigmas), skip)
+    out = run_sampler(sampler, fn, x, s, noise=kit, callback=cb)
     # samples + Δz/k (= out/k up to rounding): exact wherever the solver left z unchanged
     return {**latent, "samples": (samples.to(torch.float32) + (out - z) / k).to(samples.dtype)}
 
@@ -101,6 +108,8 @@ def sample_range(
     leftover_noise: bool = False,
     denoise: float = 1.0,
     sigma_scale: float = 1.0,
+    noise_mode: str = "graphrt",
+    call_start: int | None = None,
     callback: StepCallback | None = None,
 ) -> Latent:
     """KSamplerAdvanced: steps [start, end) of sched(steps, denoise), §3.2.
@@ -108,7 +117,9 @@ def sample_range(
     leftover_noise=False zeroes the last sigma (force_full_denoise). `sigma_scale` multiplies
     the truncated list (Impact's sigma_factor ρ). `callback(i, n, x0)` runs after each
     step's model evaluation with x0 the denoised prediction in raw VAE units; an exception
-    it raises propagates (interrupts).
+    it raises propagates (interrupts). In noise mode "comfy" this range is (part of) ONE
+    ComfyUI sampler call that began at `call_start` (None: at `start`): the generator draws
+    start − call_start samples before the first step, and SDE trees span this range's list.
     """
     table = model.table
     sigmas = step_range(
@@ -121,8 +132,14 @@ def sample_range(
         force_full_denoise=not leftover_noise,
         table=table,
     )
-    full = base_sigmas(sampler, scheduler, steps, denoise=denoise, table=table)
-    full = scale_sigmas(full, sigma_scale)
+    first = start or 0
+    skip = first - (first if call_start is None else call_start)
+    if skip < 0:
+        raise ValueError(f"call_start ({call_start}) is after start ({first})")
+    full: list[float] = []
+    if noise_mode == "graphrt":
+        full = base_sigmas(sampler, scheduler, steps, denoise=denoise, table=table)
+        full = scale_sigmas(full, sigma_scale)
     return run_sigmas(
         model,
         latent,
@@ -133,7 +150,9 @@ def sample_range(
         cfg=cfg,
         sampler=sampler,
         add_noise=add_noise,
-        offset=start or 0,
+        offset=first,
         full_sigmas=full,
+        noise_mode=noise_mode,
+        skip=skip,
         callback=callback,
     )

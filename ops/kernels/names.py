@@ -46,6 +46,12 @@ STOCHASTIC = frozenset(
     }
 )
 
+# Samplers whose noise comes from a Brownian tree (the SDE samplers).
+BROWNIAN = frozenset(
+    {"dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde",
+     "dpmpp_3m_sde_gpu"}
+)
+
 # Multistep samplers restart their history at a range boundary: a split is not one run.
 MULTISTEP = frozenset(
     {"lms", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu"}

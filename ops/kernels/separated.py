@@ -10,9 +10,11 @@ It differs from KSamplerAdvanced (ksampler.py) in five ways, all reproduced here
 - without leftover noise the result is the LAST callback x0 (D′ of the final step), not the
   solver state (equal for Euler, DPM++ and ancestral samplers ending at 0).
 Impact re-creates its noise generator per call, so every one-step call of a regional loop
-draws the same ancestral noise (§15 #8): noise here is keyed by the step index within the
-call (offset 0), which reproduces that. `mask`, when given, is this call's noise mask and the
-result carries no noise_mask (the regional loops set one per call and drop it after).
+draws the same ancestral noise (§15 #8): in noise mode "graphrt" noise is keyed by the step
+index within the call (offset 0), which reproduces that; in mode "comfy" each call draws from
+its own fresh ComfyUI generator, and SDE samplers get Impact's tree over T (on CPU, or on the
+device for the `_gpu` names). `mask`, when given, is this call's noise mask and the result
+carries no noise_mask (the regional loops set one per call and drop it after).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def run_separated(
     leftover: bool,
     scale: float = 1.0,
     mask: torch.Tensor | None = None,
+    noise_mode: str = "graphrt",
     callback: StepCallback | None = None,
 ) -> Latent:
     """One `separated_sample` call (§7.1); returns a new latent dict."""
@@ -94,7 +97,8 @@ def run_separated(
 
     out = run_sigmas(
         model, source, positive, negative, sigmas, seed=seed, cfg=cfg, sampler=sampler,
-        add_noise=add_noise, offset=0, full_sigmas=_positive_or(full, sigmas), callback=record,
+        add_noise=add_noise, offset=0, full_sigmas=_positive_or(full, sigmas),
+        noise_mode=noise_mode, callback=record,
     )
     if not leftover and last:
         out = {**out, "samples": last[0].to(latent["samples"].dtype)}

@@ -3,12 +3,14 @@
 `sample.steps` has exactly KSampler/KSamplerAdvanced semantics (docs/semantics.md §3–5): steps
 [start, end) of sched(steps) (or of the tail of sched(int(steps/denoise))), fresh noise from
 the seed when `add_noise`, leftover noise kept or the last sigma forced to 0, CFG on
-denoised predictions, the latent's noise_mask honoured. All randomness comes from private
-CPU generators keyed by (seed, step index), so results do not depend on the device and a
-run split at step k ([0,k) with leftover noise, then [k,n) without adding noise) equals the
-unsplit run for every single-step sampler, ancestral and SDE ones included. Multistep
-samplers (lms, dpmpp_2m, dpmpp_2m_sde, dpmpp_3m_sde) restart their history at a range
-boundary, as in ComfyUI, so for them a split run differs from one run.
+denoised predictions, the latent's noise_mask honoured. In noise mode "graphrt" (the
+default) all randomness comes from private CPU generators keyed by (seed, step index), so
+results do not depend on the device and a run split at step k ([0,k) with leftover noise,
+then [k,n) without adding noise) equals the unsplit run for every single-step sampler,
+ancestral and SDE ones included. Multistep samplers (lms, dpmpp_2m, dpmpp_2m_sde,
+dpmpp_3m_sde) restart their history at a range boundary, as in ComfyUI, so for them a split
+run differs from one run. In noise mode "comfy" a node is one ComfyUI sampler call (or, with
+`call_start`, the tail of one) and draws ComfyUI's noise (docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost
 from graphrt.core.op import op
 
-from ..kernels.names import STOCHASTIC
+from ..kernels.names import BROWNIAN, STOCHASTIC
 from ..types import Conditioning, Latent, Model, Sampler
 from .params import MAX_STEPS, Guidance, Sampling
 
@@ -33,10 +35,26 @@ class Steps(Sampling):
     leftover_noise: bool = Field(False, description="keep the noise left at `end` "
                                  "(else the last step goes to sigma 0)")
     denoise: float = Field(1.0, ge=0.0, le=1.0)
+    call_start: int | None = Field(None, ge=0, le=MAX_STEPS, description=(
+        "noise_mode comfy: the first step of the ComfyUI sampler call this node continues "
+        "(None: the node is a whole call); ancestral samplers skip start − call_start draws"))
 
     @model_validator(mode="after")
     def _schedule_exists(self) -> Self:
         self.sigmas()  # raises ValueError: kl_optimal with one step, N' beyond the cap
+        return self
+
+    @model_validator(mode="after")
+    def _call_start(self) -> Self:
+        if self.call_start is None or self.call_start == (self.start or 0):
+            return self
+        if self.noise_mode != "comfy":
+            raise ValueError("call_start applies to noise_mode 'comfy' only")
+        if self.call_start > (self.start or 0):
+            raise ValueError(f"call_start ({self.call_start}) is after start ({self.start})")
+        if self.sampler in BROWNIAN:
+            raise ValueError(f"{self.sampler!r} cannot continue a call in another node: its "
+                             "Brownian tree spans the whole call")
         return self
 
     def sigmas(self) -> list[float]:
@@ -74,7 +92,8 @@ def steps(p: Steps, model: Model, positive: Conditioning, negative: Conditioning
     return sample_range(model, latent, positive, negative, seed=p.seed, steps=p.steps,
                         cfg=p.cfg, sampler=p.sampler, scheduler=p.scheduler, start=p.start,
                         end=p.end, add_noise=p.add_noise, leftover_noise=p.leftover_noise,
-                        denoise=p.denoise, callback=progress(ctx))
+                        denoise=p.denoise, noise_mode=p.noise_mode, call_start=p.call_start,
+                        callback=progress(ctx))
 
 
 class Unsample(Sampling):

@@ -58,7 +58,7 @@ def regional_batched(p: Fused, latent: Latent, base_sampler: Sampler,
     return fused_regional(latent, base_sampler, list(zip(grown, bundles, strict=True)), inv,
                           seed=p.seed, steps=p.steps, start=p.start, end=p.end,
                           add_noise=p.add_noise, leftover=p.leftover_noise,
-                          base_only_steps=p.base_only_steps,
+                          base_only_steps=p.base_only_steps, noise_mode=p.noise_mode,
                           on_step=lambda i, n: ctx.progress(i, n))
 
 

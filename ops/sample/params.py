@@ -1,6 +1,6 @@
 """The params every sampler-like op shares: one base, defaults and ranges overridden per op.
 
-`Seeded` (seed, steps) is the base of every sample.* op and macro; `Guidance` (cfg,
+`Seeded` (seed, steps, noise_mode) is the base of every sample.* op and macro; `Guidance` (cfg,
 sampler, scheduler) that of everything that names how to sample, a SAMPLER bundle included;
 `Sampling` is both, for ops that sample with their own settings rather than taking them from
 SAMPLER bundles. Subclasses narrow ranges or change defaults (Searge's
@@ -23,13 +23,19 @@ SchedulerName = Literal[SCHEDULERS]  # type: ignore[valid-type]
 MAX_STEPS = 10_000
 SEED_MAX = 2**64 - 1
 SEED_MOD = 2**64
+NoiseMode = Literal["graphrt", "comfy"]
 
 
 class Seeded(Params):
-    """A seed and a step count: what every sampler-like op has."""
+    """A seed, a step count and where stochastic samplers draw their noise: what every
+    sampler-like op has. The noise modes are defined in docs/reproducibility.md."""
 
     seed: int = Field(0, ge=0, le=SEED_MAX)
     steps: int = Field(20, ge=1, le=MAX_STEPS)
+    noise_mode: NoiseMode = Field("graphrt", description=(
+        "graphrt: per-step noise keyed by (seed, step), split-invariant and the same on CPU "
+        "and GPU; comfy: ComfyUI's noise (one generator per sampler call, Brownian tree over "
+        "the call's sigma range), the pictures ComfyUI gives"))
 
 
 class Guidance(Params):

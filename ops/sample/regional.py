@@ -92,10 +92,12 @@ def build_regional(g: Builder, p: Regional, latent: Ref[Latent], base: SamplerLi
     inv, grown = grown_masks(g, p, regions)
 
     def step(links: SamplerLinks, x: Ref[Latent], mask: Ref[Mask] | None, id: str, i: int,
-             j: int, noise: bool, leftover: bool) -> Ref[Latent]:
+             j: int, noise: bool, leftover: bool, mode: str = p.additional_mode
+             ) -> Ref[Latent]:
         return advanced_step(g, links, x, mask, id=id, seed=p.seed, steps=p.steps, start=i,
-                             end=j, add_noise=noise, leftover=leftover, mode=p.additional_mode,
-                             recovery=p.additional_sampler, ratio=p.additional_sigma_ratio)
+                             end=j, add_noise=noise, leftover=leftover, mode=mode,
+                             recovery=p.additional_sampler, ratio=p.additional_sigma_ratio,
+                             noise_mode=p.noise_mode)
 
     def paste(dst: Ref[Latent], src: Ref[Latent], j: int, id: str) -> Ref[Latent]:
         return g.add("latent.composite_masked", {}, id=id, destination=dst, source=src,
@@ -112,9 +114,9 @@ def build_regional(g: Builder, p: Regional, latent: Ref[Latent], base: SamplerLi
             x = step(base, x, inv, "final", e - 1, e, False, p.leftover_noise)
         return x
     first = min(a + p.base_only_steps, e)
-    if first > a:
+    if first > a:  # upstream RegionalSampler: one call, recovery off (§9.2)
         x = step(base, x, None, "base_only", a, first, p.add_noise,
-                 p.leftover_noise if first == e else True)
+                 p.leftover_noise if first == e else True, mode="DISABLE")
     for i in range(first, e):
         noise = p.add_noise and i == a
         leftover = p.leftover_noise if i == e - 1 else True
@@ -132,7 +134,7 @@ def build_regional(g: Builder, p: Regional, latent: Ref[Latent], base: SamplerLi
     return x
 
 
-@macro("sample.regional", version=1)
+@macro("sample.regional", version=2)
 def regional(p: Regional, g: Builder, latent: Ref[Latent], base_sampler: Ref[Sampler],
              regional_prompts: Ref[RegionalPrompts]) -> Ref[Latent]:
     """RegionalSamplerAdvanced (§8): per step, the base sampler on the inverse mask, then each
@@ -152,15 +154,18 @@ class MaskedPair(Seeded):
         return self
 
 
-@macro("sample.masked_pair", version=1)
+@macro("sample.masked_pair", version=2)
 def masked_pair(p: MaskedPair, g: Builder, latent: Ref[Latent], base_sampler: Ref[Sampler],
                 mask_sampler: Ref[Sampler], mask: Ref[Mask]) -> Ref[Latent]:
     """TwoAdvancedSamplersForMask as upstream now runs it (§9.2): the regional loop over
-    N′ = int(steps/denoise) steps from N′ − steps, first step base-only, restore_latent on,
-    recovery "ratio between" 0.3 with the AUTO sampler, `mask_sampler` the single region."""
+    N′ = int(steps/denoise) steps from N′ − steps, the first step base-only with recovery off,
+    restore_latent on, recovery "ratio between" 0.3 with the AUTO sampler in the loop,
+    `mask_sampler` the single region, and every call returning its sampler state
+    (upstream's return_with_leftover_noise is on for every call; the last still ends at 0)."""
     total = int(p.steps / p.denoise)
     plan = Regional.model_validate({"seed": p.seed, "steps": total, "start": total - p.steps,
                                     "end": total, "overlap_factor": p.overlap_factor,
-                                    "base_only_steps": 1})
+                                    "base_only_steps": 1, "leftover_noise": True,
+                                    "noise_mode": p.noise_mode})
     return build_regional(g, plan, latent, sampler_links(g, base_sampler),
                           [(mask, sampler_links(g, mask_sampler))])

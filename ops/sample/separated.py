@@ -64,7 +64,8 @@ def separated(p: Separated, model: Model, positive: Conditioning, negative: Cond
     return run_separated(model, latent, positive, negative, seed=p.seed, steps=p.steps,
                          cfg=p.cfg, sampler=p.sampler, scheduler=p.scheduler, start=p.start,
                          end=p.end, add_noise=p.add_noise, leftover=p.leftover_noise,
-                         scale=p.sigma_scale, mask=mask, callback=progress(ctx))
+                         scale=p.sigma_scale, mask=mask, noise_mode=p.noise_mode,
+                         callback=progress(ctx))
 
 
 def recovery_sampler(sampler: str, choice: str) -> str:
@@ -91,10 +92,13 @@ def advanced_step(
     mode: str = "DISABLE",
     recovery: str = "AUTO",
     ratio: float = 0.0,
+    noise_mode: str = "graphrt",
 ) -> Ref[Latent]:
-    """Add the nodes of one sample_advanced call (§7.2); returns the resulting latent."""
+    """Add the nodes of one sample_advanced call (§7.2); returns the resulting latent. Each
+    `sample.separated` node is one ComfyUI sampler call (its own generator in comfy mode)."""
     base = {"seed": seed, "steps": steps, "cfg": bundle.cfg, "scheduler": bundle.scheduler,
-            "start": start, "end": end, "add_noise": add_noise, "leftover_noise": leftover}
+            "start": start, "end": end, "add_noise": add_noise, "leftover_noise": leftover,
+            "noise_mode": noise_mode}
     conds = {"model": bundle.model, "positive": bundle.positive, "negative": bundle.negative}
     phi = bundle.sigma_factor
     if mode == "DISABLE" or bundle.sampler not in SP:

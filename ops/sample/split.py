@@ -54,7 +54,8 @@ def split_stages(g: Builder, p: Split, base: Links, refiner: Links, latent: Ref[
                  *, prep: int) -> Ref[Latent]:
     """Add the Sampler2 stages (§11.1 steps 4–6) after the early return."""
     n, b = p.steps, p.base_steps
-    common = {"steps": n, "cfg": p.cfg, "sampler": p.sampler, "scheduler": p.scheduler}
+    common = {"steps": n, "cfg": p.cfg, "sampler": p.sampler, "scheduler": p.scheduler,
+              "noise_mode": p.noise_mode}
     start = 0
     if prep >= b:
         prep = b - 1

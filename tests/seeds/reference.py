@@ -174,7 +174,7 @@ def regional_sampler(latent: Latent, base: dict, regions: list[tuple[torch.Tenso
     if base_only_steps:
         first = min(start + base_only_steps, end)
         new = sample_advanced(base, add_noise, seed, steps, new, start, first,
-                              leftover if first == end else True, **adv)
+                              leftover if first == end else True, mode="DISABLE")
     for i in range(first, last):
         lo = leftover if (not legacy and i == end - 1) else True
         new["noise_mask"] = inv
@@ -233,8 +233,10 @@ def regional_parallel(latent: Latent, base: dict, regions: list[tuple[torch.Tens
 
 def two_samplers_upstream(latent: Latent, base: dict, mask_sampler: dict, mask: torch.Tensor,
                           *, seed: int, steps: int, denoise: float, overlap: int) -> Latent:
-    """TwoAdvancedSamplersForMask as upstream delegates it now (§9.2)."""
+    """TwoAdvancedSamplersForMask as upstream delegates it now (§9.2): every call keeps its
+    leftover noise (the last one still ends at σ = 0)."""
     total = int(steps / denoise)
     return regional_sampler(latent, base, [(mask, mask_sampler)], seed=seed, steps=total,
                             start=total - steps, end=total, overlap=overlap, restore=True,
-                            mode="ratio between", recovery="AUTO", r=0.3, base_only_steps=1)
+                            leftover=True, mode="ratio between", recovery="AUTO", r=0.3,
+                            base_only_steps=1)

@@ -3,8 +3,9 @@
 Each class maps to one native op. An input is either a link (its type is a port type, such
 as "MODEL") or a widget (INT, FLOAT, STRING, BOOLEAN, COMBO) that becomes a param. Names,
 defaults and enum strings are ComfyUI's; `to` is the native port or param name. Output
-indices map to native port names in order. The server's /object_info is built from this
-table plus each op's params schema (ranges, enum values).
+indices map to native port names in order. Sampling classes fix `noise_mode: "comfy"`, so a
+ComfyUI document gets ComfyUI's noise (docs/reproducibility.md). The server's /object_info
+is built from this table plus each op's params schema (ranges, enum values).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ _LATENT = (("LATENT", "out"),)
 _COND = (("CONDITIONING", "out"),)
 _IMAGE = (("IMAGE", "out"),)
 _MULTILINE = {"multiline": True, "dynamicPrompts": True}
+_COMFY_NOISE = {"noise_mode": "comfy"}  # ComfyUI documents get ComfyUI's noise
 
 CLASSES: dict[str, NodeClass] = {
     "CheckpointLoaderSimple": NodeClass(
@@ -114,7 +116,7 @@ CLASSES: dict[str, NodeClass] = {
          In("cfg", "FLOAT", "cfg", 8.0), In("sampler_name", "COMBO", "sampler"),
          In("scheduler", "COMBO", "scheduler"), *_SAMPLING[1:],
          In("latent_image", "LATENT", "latent"), In("denoise", "FLOAT", "denoise", 1.0)),
-        _LATENT, category="sampling"),
+        _LATENT, fixed=_COMFY_NOISE, category="sampling"),
     "KSamplerAdvanced": NodeClass(
         "sample.steps",
         (_SAMPLING[0], In("add_noise", "COMBO", "add_noise", "enable", _enable,
@@ -126,7 +128,7 @@ CLASSES: dict[str, NodeClass] = {
          In("start_at_step", "INT", "start", 0), In("end_at_step", "INT", "end", 10000),
          In("return_with_leftover_noise", "COMBO", "leftover_noise", "disable", _enable,
             options=("disable", "enable"))),
-        _LATENT, category="sampling", display_name="KSampler (Advanced)"),
+        _LATENT, fixed=_COMFY_NOISE, category="sampling", display_name="KSampler (Advanced)"),
     "VAEEncode": NodeClass(
         "latent.encode", (In("pixels", "IMAGE", "image"), In("vae", "VAE", "vae")), _LATENT,
         category="latent", display_name="VAE Encode"),
@@ -206,7 +208,7 @@ CLASSES.update({
          In("refiner_prep_steps", "INT", "refiner_prep_steps", 0, optional=True),
          In("noise_offset", "INT", "noise_offset", 1, optional=True),
          In("refiner_strength", "FLOAT", "refiner_strength", 1.0, optional=True)),
-        _LATENT, category="Searge/_deprecated_/Sampling"),
+        _LATENT, fixed=_COMFY_NOISE, category="Searge/_deprecated_/Sampling"),
     "SeargeSDXLImage2ImageSampler": NodeClass(
         "sample.img2img_refine",
         (*_SPLIT_PAIR, In("image", "IMAGE", "image"), In("vae", "VAE", "vae"), *_SEARGE,
@@ -217,7 +219,7 @@ CLASSES.update({
          In("noise_offset", "INT", "noise_offset", 1, optional=True),
          In("refiner_strength", "FLOAT", "refiner_strength", 1.0, optional=True),
          In("softness", "FLOAT", "softness", 0.0, optional=True)),
-        _IMAGE, category="Searge/_deprecated_/Sampling"),
+        _IMAGE, fixed=_COMFY_NOISE, category="Searge/_deprecated_/Sampling"),
     "Unsampler": NodeClass(
         "sample.unsample",
         (In("model", "MODEL", "model"), In("steps", "INT", "steps", 20),
@@ -226,7 +228,7 @@ CLASSES.update({
          In("normalize", "COMBO", "normalize", "disable", _enable,
             options=("disable", "enable")),
          *_SAMPLING[1:], In("latent_image", "LATENT", "latent")),
-        _LATENT, category="sampling"),
+        _LATENT, fixed=_COMFY_NOISE, category="sampling"),
     "RegionalSamplerAdvanced": NodeClass(
         "sample.regional",
         (In("add_noise", "BOOLEAN", "add_noise", True, extra=_IMPACT_BOOL),
@@ -242,7 +244,7 @@ CLASSES.update({
          In("additional_mode", "COMBO", "additional_mode", "ratio between"),
          In("additional_sampler", "COMBO", "additional_sampler", "AUTO"),
          In("additional_sigma_ratio", "FLOAT", "additional_sigma_ratio", 0.3)),
-        _LATENT, category="ImpactPack/Regional"),
+        _LATENT, fixed=_COMFY_NOISE, category="ImpactPack/Regional"),
     "TwoAdvancedSamplersForMask": NodeClass(
         "sample.masked_pair",
         (In("seed", "INT", "seed", 0), In("steps", "INT", "steps", 20),
@@ -250,7 +252,7 @@ CLASSES.update({
          In("base_sampler", "KSAMPLER_ADVANCED", "base_sampler"),
          In("mask_sampler", "KSAMPLER_ADVANCED", "mask_sampler"), In("mask", "MASK", "mask"),
          In("overlap_factor", "INT", "overlap_factor", 10)),
-        _LATENT, category="ImpactPack/Sampler"),
+        _LATENT, fixed=_COMFY_NOISE, category="ImpactPack/Sampler"),
 })
 
 
@@ -258,3 +260,15 @@ def is_output_class(class_type: Any) -> bool:
     """True for a class whose node is one of a prompt's outputs (SaveImage, PreviewImage)."""
     cls = CLASSES.get(class_type) if isinstance(class_type, str) else None
     return cls is not None and cls.output_node
+
+
+# The seed repositories' own names for the seed classes, and the spelling ComfyUI registers.
+CLASSES["BNK_Unsampler"] = CLASSES["Unsampler"]  # ComfyUI_Noise registers the Unsampler so
+
+# Classes kept in their own modules (defined after the names they import from here).
+from .classes_basic import BASIC_CLASSES  # noqa: E402
+from .classes_models import MODEL_CLASSES  # noqa: E402
+
+CLASSES.update(BASIC_CLASSES)
+CLASSES.update(MODEL_CLASSES)
+CLASSES["ConditioningAverage "] = CLASSES["ConditioningAverage"]  # ComfyUI's registered name
