@@ -24,6 +24,7 @@ class Registry:
 
     def __init__(self, ops: Iterable[Any] = ()) -> None:
         self._ops: dict[str, OpSpec] = {}
+        self._types: dict[str, PortType] | None = None
         self.extend(ops)
 
     def add(self, obj: Any) -> OpSpec:
@@ -35,6 +36,7 @@ class Registry:
                 f"duplicate op name {spec.name!r}: {_where(old)} and {_where(spec)}"
             )
         self._ops[spec.name] = spec
+        self._types = None
         return spec
 
     def extend(self, ops: Iterable[Any]) -> Registry:
@@ -58,11 +60,14 @@ class Registry:
         return len(self._ops)
 
     def port_types(self) -> dict[str, PortType]:
-        """Every port type known here by name: the generic ones and those the ops use."""
-        known = dict(GENERIC_TYPES)
-        for spec in self._ops.values():
-            known.update((p.type.name, p.type) for p in (*spec.inputs, *spec.outputs))
-        return known
+        """Every port type known here by name: the generic ones and those the ops use
+        (computed once per set of ops)."""
+        if self._types is None:
+            known = dict(GENERIC_TYPES)
+            for spec in self._ops.values():
+                known.update((p.type.name, p.type) for p in (*spec.inputs, *spec.outputs))
+            self._types = known
+        return self._types
 
     def suggest(self, name: str) -> list[str]:
         """Close matches for an unknown op name ("did you mean")."""
