@@ -257,11 +257,16 @@ def empty(p: Empty) -> Image:
     return torch.cat([torch.full((p.batch, p.height, p.width, 1), c) for c in channels], -1)
 
 
-class PadForOutpaint(Params):
+class Edges(Params):
+    """Widths in pixels at each edge (image.pad_for_outpaint, mask.feather)."""
+
     left: int = Field(0, ge=0, le=MAX_SIDE)
     top: int = Field(0, ge=0, le=MAX_SIDE)
     right: int = Field(0, ge=0, le=MAX_SIDE)
     bottom: int = Field(0, ge=0, le=MAX_SIDE)
+
+
+class PadForOutpaint(Edges):
     feathering: int = Field(40, ge=0, le=MAX_SIDE)
 
 

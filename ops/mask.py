@@ -10,7 +10,7 @@ from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost
 from graphrt.core.op import NoParams, Params, op
 
-from .image import INPUT_IMAGE, input_fingerprint, input_path
+from .image import INPUT_IMAGE, Edges, input_fingerprint, input_path
 from .types import Image, Latent, Mask
 
 MAX_SIDE = 16384
@@ -125,11 +125,8 @@ def solid(p: Solid) -> Mask:
     return torch.full((1, p.height, p.width), p.value, dtype=torch.float32)
 
 
-class Feather(Params):
-    left: int = Field(0, ge=0, le=MAX_SIDE)
-    top: int = Field(0, ge=0, le=MAX_SIDE)
-    right: int = Field(0, ge=0, le=MAX_SIDE)
-    bottom: int = Field(0, ge=0, le=MAX_SIDE)
+class Feather(Edges):
+    """Fade widths at each edge."""
 
 
 @op("mask.feather", version=1)

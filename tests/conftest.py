@@ -19,3 +19,19 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                      ("GRAPHRT_INPUT_DIR", "input"), ("GRAPHRT_MODELS_DIR", "models")):
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.setenv("GRAPHRT_DEVICE", os.environ.get("GRAPHRT_TEST_DEVICE", "cpu"))
+
+
+@pytest.fixture
+def plans_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the plans made (calls of graphrt.core.pipeline.make_plan) while a test runs."""
+    import graphrt.core.pipeline as pipeline
+
+    made: list[int] = []
+    real = pipeline.make_plan
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "make_plan", counting)
+    return made

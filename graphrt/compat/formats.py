@@ -22,16 +22,20 @@ from .comfy import translate as comfy
 from .comfy import ui
 
 
-class ComfyApiFormat:
-    """ComfyUI's API-format prompt."""
-
-    name = comfy.FORMAT_NAME
+class _JsonFormat:
+    """A format of parsed JSON documents (no container of its own to sniff or unpack)."""
 
     def sniff(self, raw: bytes) -> bool:
         return False
 
     def unpack(self, raw: bytes) -> tuple[dict[str, Any] | None, list[Issue]]:
         return None, []
+
+
+class ComfyApiFormat(_JsonFormat):
+    """ComfyUI's API-format prompt."""
+
+    name = comfy.FORMAT_NAME
 
     def detect(self, data: dict[str, Any]) -> bool:
         return comfy.detect(data)
@@ -40,16 +44,10 @@ class ComfyApiFormat:
         return comfy.translate(data)
 
 
-class ComfyUiFormat:
+class ComfyUiFormat(_JsonFormat):
     """ComfyUI's UI-format workflow (the editor's saved file, a PNG's "workflow" chunk)."""
 
     name = ui.FORMAT
-
-    def sniff(self, raw: bytes) -> bool:
-        return False
-
-    def unpack(self, raw: bytes) -> tuple[dict[str, Any] | None, list[Issue]]:
-        return None, []
 
     def detect(self, data: dict[str, Any]) -> bool:
         return ui.detect(data)

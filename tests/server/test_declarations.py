@@ -11,7 +11,6 @@ import pytest
 from pydantic import Field
 from starlette.testclient import TestClient
 
-import graphrt.core.pipeline as pipeline
 from graphrt import Cost, FileParam, OpContext, Params, Registry, Runtime, op
 from graphrt.core.types import String
 from graphrt.fronts.server.app import create_app
@@ -82,21 +81,12 @@ def test_a_plugin_op_runs_and_reads_inside_its_folder(tmp_path: Path) -> None:
     assert entry["status"]["status_str"] == "success", entry
 
 
-def test_a_prompt_is_planned_exactly_once(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    plans: list[int] = []
-    real = pipeline.make_plan
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        plans.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "make_plan", counting)
+def test_a_prompt_is_planned_exactly_once(tmp_path: Path, plans_made: list[int]) -> None:
     with local_client(app(tmp_path)) as client:
         prompt_id = client.post("/prompt", json={"prompt": txt2img()}).json()["prompt_id"]
         entry = _wait(client, prompt_id)
     assert entry["status"]["status_str"] == "success", entry
-    assert len(plans) == 1
+    assert len(plans_made) == 1
 
 
 def _wait(client: TestClient, prompt_id: str, tries: int = 600) -> dict[str, Any]:

@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pydantic import Field
 
-import graphrt.core.pipeline as pipeline
 from graphrt import OpContext, Params, Runtime, op
 from graphrt.core.paths import Folders
 from graphrt.core.types import String
@@ -30,40 +28,27 @@ def note(p: Note, *, ctx: OpContext) -> String:
     return (ctx.folders.input / p.name).read_text()
 
 
-@pytest.fixture
-def plans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    made: list[int] = []
-    real = pipeline.make_plan
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        made.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "make_plan", counting)
-    return made
-
-
-def test_identical_requests_plan_once(plans: list[int]) -> None:
+def test_identical_requests_plan_once(plans_made: list[int]) -> None:
     rt = Runtime(registry=FAKE_OPS)
     doc = chain(50)
     first = rt.run(doc)
     again = rt.run(chain(50))  # an equal document, another object
-    assert len(plans) == 1 and again.executed == [] and again.outputs == first.outputs
+    assert len(plans_made) == 1 and again.executed == [] and again.outputs == first.outputs
     rt.run(doc, outputs=["x"])
     rt.run(doc, overrides={"n3.value": 2.0})
-    assert len(plans) == 3
+    assert len(plans_made) == 3
     changed = chain(50)
     changed["nodes"]["n7"]["params"]["value"] = 5
     assert rt.run(changed).executed == [f"n{i}" for i in range(7, 50)]
-    assert len(plans) == 4
+    assert len(plans_made) == 4
 
 
-def test_a_changed_file_replans(plans: list[int], tmp_path: Path) -> None:
+def test_a_changed_file_replans(plans_made: list[int], tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("one")
     rt = Runtime(registry=[*FAKE_OPS, note], input_dir=tmp_path)
     doc = {"nodes": {"n": {"op": "test.note", "params": {"name": "a.txt"}}},
            "outputs": {"text": "n.out"}}
     assert rt.run(doc).outputs == {"text": "one"}
-    assert rt.run(doc).outputs == {"text": "one"} and len(plans) == 1
+    assert rt.run(doc).outputs == {"text": "one"} and len(plans_made) == 1
     (tmp_path / "a.txt").write_text("two")
-    assert rt.run(doc).outputs == {"text": "two"} and len(plans) == 2
+    assert rt.run(doc).outputs == {"text": "two"} and len(plans_made) == 2
