@@ -22,3 +22,12 @@ def test_modules_stay_small() -> None:
     long = [str(p.relative_to(ROOT)) for folder in ("graphrt", "ops")
             for p in (ROOT / folder).rglob("*.py") if len(p.read_text().splitlines()) > 400]
     assert long == []
+
+
+def test_every_readme_command_is_installed_by_a_plain_install() -> None:
+    """`graphrt serve` is a README command: its server must come with `pip install graphrt`."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("<")[0].strip() for d in deps}
+    assert {"starlette", "uvicorn"} <= names
+    readme = (ROOT / "README.md").read_text()
+    assert "graphrt serve" in readme
