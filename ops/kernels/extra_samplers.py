@@ -8,9 +8,12 @@ with `model(x, σ[B]) -> D`; the callback receives k-diffusion's dict (i, x, sig
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import torch
+
+from . import multistep as MS
+from .unipc import sample_unipc
 
 ModelFn = Callable[..., torch.Tensor]
 NoiseSampler = Callable[[Any, Any], torch.Tensor]
@@ -158,3 +161,28 @@ def sample_dpmpp_sde_comfy(
         x = (alpha_t / alpha_s) * (-h_).exp() * x - alpha_t * (-h_).expm1() * mixed
         x = x + alpha_t * noise_sampler(sig, nxt) * up
     return x
+
+
+# ComfyUI's later samplers (unipc.py, multistep.py), in samplers.py's signature
+# `fn(model, x, sigmas, callback, noise_kit)`; samplers.py registers them after its own.
+class _Kit(Protocol):
+    def ancestral(self, x: torch.Tensor, sigmas: torch.Tensor) -> NoiseSampler: ...
+
+
+NewSampler = Callable[[ModelFn, torch.Tensor, torch.Tensor, Callback, _Kit], torch.Tensor]
+
+
+def _res_ancestral(m: ModelFn, x: torch.Tensor, s: torch.Tensor, cb: Callback, nk: _Kit
+                   ) -> torch.Tensor:
+    return MS.sample_res_multistep(m, x, s, cb, noise_sampler=nk.ancestral(x, s), eta=1.0)
+
+
+NEW_SAMPLER_FNS: dict[str, NewSampler] = {
+    "ipndm": lambda m, x, s, cb, nk: MS.sample_ipndm(m, x, s, cb),
+    "ipndm_v": lambda m, x, s, cb, nk: MS.sample_ipndm_v(m, x, s, cb),
+    "deis": lambda m, x, s, cb, nk: MS.sample_deis(m, x, s, cb),
+    "res_multistep": lambda m, x, s, cb, nk: MS.sample_res_multistep(m, x, s, cb),
+    "res_multistep_ancestral": _res_ancestral,
+    "uni_pc": lambda m, x, s, cb, nk: sample_unipc(m, x, s, cb),
+    "uni_pc_bh2": lambda m, x, s, cb, nk: sample_unipc(m, x, s, cb, bh2=True),
+}

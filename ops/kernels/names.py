@@ -1,7 +1,8 @@
 """Sampler names and their families, in pure Python (the planner validates without torch).
 
 docs/semantics.md §14: every k-diffusion 0.1.1.post1 sampler, the `_gpu` aliases of the SDE ones
-(same device-independent noise here), and ComfyUI's heunpp2, ddpm, lcm and ddim.
+(same device-independent noise here), ComfyUI's heunpp2, ddpm, lcm and ddim, and its later
+ipndm, ipndm_v, deis, res_multistep(_ancestral), uni_pc and uni_pc_bh2.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ SAMPLERS = (
     "ddpm",
     "lcm",
     "ddim",
+    # ComfyUI's later samplers (ops/kernels/multistep.py, unipc.py)
+    "ipndm",
+    "ipndm_v",
+    "deis",
+    "res_multistep",
+    "res_multistep_ancestral",
+    "uni_pc",
+    "uni_pc_bh2",
 )
 
 # Samplers that draw fresh noise while stepping (seeded per step, or from a Brownian tree).
@@ -43,6 +52,7 @@ STOCHASTIC = frozenset(
         "dpmpp_3m_sde_gpu",
         "ddpm",
         "lcm",
+        "res_multistep_ancestral",
     }
 )
 
@@ -54,9 +64,12 @@ BROWNIAN = frozenset(
 
 # Multistep samplers restart their history at a range boundary: a split is not one run.
 MULTISTEP = frozenset(
-    {"lms", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu"}
+    {"lms", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
+     "ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral", "uni_pc",
+     "uni_pc_bh2"}
 )
 
+# (deis also takes its coefficients from the whole list; uni_pc ends a range at σ = 0.001, not 0.)
 # Not split-invariant either: heunpp2 weighs by the range's σ₀ and looks ahead to its end;
 # dpm_fast and dpm_adaptive only see the range's endpoints (§14.1).
 RANGE_DEPENDENT = MULTISTEP | {"heunpp2", "dpm_fast", "dpm_adaptive"}

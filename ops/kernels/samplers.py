@@ -173,6 +173,7 @@ SAMPLER_FNS: dict[str, Sampler] = {
     "lcm": _own(X.sample_lcm),
     "ddim": _plain(K.sample_euler),  # its seed+1 inpaint noise lives in the caller (§4.2)
 }
+SAMPLER_FNS.update(X.NEW_SAMPLER_FNS)  # ComfyUI's later samplers (multistep.py, unipc.py)
 assert tuple(SAMPLER_FNS) == SAMPLERS
 
 

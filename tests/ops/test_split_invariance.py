@@ -74,3 +74,23 @@ def test_stage_two_noise_follows_its_seed() -> None:
         **{**KW, "seed": 12},
     )
     assert not torch.equal(a["samples"], b["samples"])
+
+
+def test_comfy_later_samplers_are_multistep() -> None:
+    """ComfyUI's later samplers keep a history (uni_pc also ends a range at σ = 0.001, deis
+    takes its weights from the whole list): none is split-invariant."""
+    later = {"ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_ancestral", "uni_pc",
+             "uni_pc_bh2"}
+    assert later <= MULTISTEP
+    assert not later & SPLIT_INVARIANT
+
+
+def test_res_multistep_ancestral_noise_follows_the_seed_and_mode() -> None:
+    model = gaussian_model()
+    lat = {"samples": torch.zeros(1, 4, 8, 8)}
+    kw = {**KW, "sampler": "res_multistep_ancestral"}
+    a = sample_range(model, lat, POS, NEG, **kw)["samples"]
+    assert torch.equal(a, sample_range(model, lat, POS, NEG, **kw)["samples"])
+    b = sample_range(model, lat, POS, NEG, **{**kw, "seed": 12})["samples"]
+    c = sample_range(model, lat, POS, NEG, noise_mode="comfy", **kw)["samples"]
+    assert not torch.equal(a, b) and not torch.equal(a, c)
