@@ -14,7 +14,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import cond, image, latent, latent_edit, lora, mask, merge, model, region, text
+from . import (
+    clip,
+    cond,
+    image,
+    latent,
+    latent_edit,
+    lora,
+    mask,
+    merge,
+    model,
+    model_sampling,
+    region,
+    text,
+    vae,
+)
 from .sample import basic, fused, regional, separated, split
 
 OPS: list[Any] = [
@@ -35,4 +49,5 @@ OPS: list[Any] = [
     image.scale_by, image.invert, image.crop, image.empty, image.pad_for_outpaint,
     mask.solid, mask.feather, mask.grow_comfy, mask.composite, mask.from_image, mask.to_image,
     cond.zero_out, cond.average, cond.concat,
+    vae.load_vae, clip.clip_skip, model_sampling.sampling_discrete,
 ]

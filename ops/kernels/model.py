@@ -1,13 +1,17 @@
 """The MODEL port value: a noise-prediction network behind a discrete-time denoiser.
 
 D(x, σ) = x − σ·ε̂(c_in·x, t(σ)) for EPS models and x/(σ²+1) − σ·v̂/√(σ²+1) for V models,
-with c_in = 1/√(σ²+1) and t(σ) the table timestep (quantized like ComfyUI by default).
+with c_in = 1/√(σ²+1) and t(σ) the table timestep (quantized like ComfyUI by default). Two
+more parameterisations as ComfyUI's ModelSamplingDiscrete: "x0" (D = the network's output)
+and "lcm" (a distilled table, `model_sampling.py`). `with_sampling` gives a new model sharing the
+network with another parameterisation and table.
 `x` is in internal space (latent_scale × raw VAE units). One `denoise` call is one model
 call, counted into the executor's meter (`graphrt.core.meter`, counter "model_calls").
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal, Protocol
 
 import torch
@@ -15,6 +19,8 @@ import torch
 from graphrt.core import meter
 
 from .table import sigma_table
+
+Prediction = Literal["eps", "v", "x0", "lcm"]
 
 
 class Net(Protocol):
@@ -33,7 +39,7 @@ class DiffusionModel:
         net: Net,
         *,
         latent_scale: float,
-        prediction: Literal["eps", "v"] = "eps",
+        prediction: Prediction = "eps",
         quantize: bool = True,
         latent_channels: int = 4,
         name: str = "",
@@ -45,9 +51,22 @@ class DiffusionModel:
         self.quantize = quantize
         self.latent_channels = latent_channels
         self.name = name
-        self.table = table or sigma_table()
+        self.stride, self.offset = 1, 0  # network timestep = stride·table index + offset
+        self._set_table(table or sigma_table())
+
+    def _set_table(self, table: tuple[float, ...]) -> None:
+        self.table = table
         self.sigmas = torch.tensor(self.table, dtype=torch.float32)
         self.log_sigmas = self.sigmas.log()
+
+    def with_sampling(self, prediction: Prediction, table: tuple[float, ...], stride: int = 1,
+                      offset: int = 0) -> DiffusionModel:
+        """A new model sharing this one's network, with another parameterisation and table
+        (the network sees timestep stride·index + offset: LCM's distilled tables)."""
+        out = copy.copy(self)
+        out.prediction, out.stride, out.offset = prediction, stride, offset
+        out._set_table(table)
+        return out
 
     @property
     def sigma_min(self) -> float:
@@ -81,9 +100,17 @@ class DiffusionModel:
         meter.count("model_calls")
         s = sigma.to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
         c_in = 1.0 / (s * s + 1.0).sqrt()
-        out = self.net(x * c_in, self.timestep(sigma), context, y)
+        index = self.timestep(sigma)
+        t = index if self.stride == 1 and self.offset == 0 else index * self.stride + self.offset
+        out = self.net(x * c_in, t, context, y)
         if self.prediction == "eps":
             return x - s * out
+        if self.prediction == "x0":
+            return out
+        if self.prediction == "lcm":
+            from .model_sampling import lcm_denoised
+
+            return lcm_denoised(x, s, t, out)
         return x / (s * s + 1.0) - s * out / (s * s + 1.0).sqrt()
 
     def to(self, device: Any) -> DiffusionModel:

@@ -30,6 +30,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "model.lora_clip": {"name": "x.safetensors", "strength_clip": 0},
     "model.merge_simple": {"ratio": 0.5},
     "model.merge_clip_simple": {"ratio": 0.5},
+    "model.load_vae": {"name": "toy-shapes"},  # real files: tests/real/test_vae_loader.py
+    "model.sampling_discrete": {"sampling": "lcm", "zsnr": True},
 }
 VARIADIC = {"sample.regional_batched": 1}  # one grown mask per region of the sample value
 SKIP_WITHOUT_FILES = {"model.load_upscaler"}  # needs a real upscaler file (test_upscale.py)

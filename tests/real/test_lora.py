@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import torch
 
-import ops.lora as L
+import graphrt.ops.lora as L
 from graphrt.core.context import OpContext
 from graphrt.core.paths import Folders
 from graphrt.core.values import content_digest
-from ops.models.lora.keys import LoraKeyError
-from ops.models.real import load_file
+from graphrt.ops.models.lora.keys import LoraKeyError
+from graphrt.ops.models.real import load_file
 from tests.real.conftest import TinyModels
 from tests.real.loras import Entry, LoraFile, entry, kohya, peft
 
@@ -223,7 +223,7 @@ def test_pickles_load_only_with_weights_only(loras: Loras, tmp_path: Path) -> No
 
 
 def test_toy_models_pass_only_at_strength_zero(loras: Loras) -> None:
-    from ops.models.toy import load_toy
+    from graphrt.ops.models.toy import load_toy
 
     model, clip, _ = load_toy("toy-shapes")
     c = ctx(loras)

@@ -91,7 +91,7 @@ def _unique_bytes(store: Any) -> int:
 def test_alternating_recipes_stay_within_the_memory_budget(loras: Loras,  # noqa: F811
                                                            tmp_path: Path) -> None:
     from graphrt.core.values import nbytes
-    from ops.lora import LoraModel, lora_model_only
+    from graphrt.ops.lora import LoraModel, lora_model_only
     from tests.real.test_lora import ctx
 
     model = loras.base["sdxl"][0]

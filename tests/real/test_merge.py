@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import torch
 
-import ops.merge as M
+import graphrt.ops.merge as M
 from graphrt.core.op import NoParams
 from graphrt.core.values import content_digest
-from ops.models.real import load_file
+from graphrt.ops.models.real import load_file
 from tests.real.conftest import TinyModels
 from tests.real.tiny import build_tiny
 
@@ -69,7 +69,7 @@ def test_mismatched_architectures_are_errors(pair: Any, tiny_models: TinyModels)
 
 
 def test_toy_merges_return_model1(tmp_path: Path) -> None:
-    from ops.models.toy import load_toy
+    from graphrt.ops.models.toy import load_toy
 
     model, clip, _ = load_toy("toy-shapes")
     other, clip2, _ = load_toy("toy-shapes")

@@ -5,6 +5,7 @@ only), detect the family from the keys, derive every config from the shapes, bui
 diffusers/transformers modules on the meta device from those configs (nothing is downloaded:
 `from_pretrained`/`from_single_file` are never called, and HF_HUB_OFFLINE is set), convert the
 weights with diffusers' single-file functions and load them strictly (`convert.load_strict`).
+The parameterisation (ε or v, zero-terminal SNR) comes from marker keys (`prediction.py`).
 Nothing is cached here: a loaded checkpoint is the output of a `model.load_checkpoint` node,
 which the runtime's memory store holds under that node's key (file identity, device, dtype).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
@@ -31,6 +32,7 @@ from .convert import (
 )
 from .detect import Family, detect_family
 from .devices import Placement, compute_dtype, resolve
+from .prediction import apply_prediction, prediction_of
 from .text import RealClip
 from .unet import UNetNet
 from .vae import RealVae
@@ -78,6 +80,7 @@ def build(state: dict[str, torch.Tensor], family: Family, device: Any = "cpu",
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     dev = resolve(device)
+    prediction, zsnr = prediction_of(state, family)  # refuses unsupported samplings first
     configs = derive({k: tuple(v.shape) for k, v in state.items()}, family)
     origins = Origins(state)
     placements: dict[str, Placement] = {}
@@ -116,9 +119,8 @@ def build(state: dict[str, torch.Tensor], family: Family, device: Any = "cpu",
 
     pooled = configs["clip_g"]["projection_dim"] if family.clip_g else None
     net = UNetNet(unet, placements["unet"], pooled)
-    prediction: Literal["eps", "v"] = "v" if "v_pred" in state else "eps"
-    model = DiffusionModel(net, latent_scale=family.latent_scale, prediction=prediction,
-                           name=family.name)
+    model = apply_prediction(DiffusionModel(net, latent_scale=family.latent_scale,
+                                            name=family.name), prediction, zsnr)
     time_dim = configs["unet"].get("addition_time_embed_dim")
     text: dict[str, Placement] = {k: placements[k] for k in ("clip_l", "clip_g")
                                   if k in placements}

@@ -1,7 +1,6 @@
 """The CLIP port value of real checkpoints: prompts → context, pooled vector and SDXL's y.
 
-- SD 1.x: CLIP-L's last hidden state (final layer norm applied), [1, 77·n, 768]; with
-  `clip_skip = k > 1`, hidden state −k, also layer-normed (as ComfyUI's CLIPSetLastLayer).
+- SD 1.x: CLIP-L's last hidden state (final layer norm applied), [1, 77·n, 768].
 - SDXL base: CLIP-L and bigG *penultimate* hidden states without the final norm, concatenated
   (768 + 1280 = 2048); the pooled vector is bigG's projected pooled output
   (docs/semantics.md §12.1).
@@ -14,10 +13,16 @@ e(target_width)] for the base and [pooled | e(height) e(width) e(crop_h) e(crop_
 e(aesthetic)] for the refiner, e = the UNet's sinusoidal embedding (cos, sin) of width
 `time_dim` (256 in real files). Conditioning tensors come back as float32 on the encoder's
 device. Prompt weighting syntax "(word:1.2)" is not interpreted.
+`layer` (CLIPSetLastLayer's stop_at_clip_layer, ComfyUI's `SDClipModel.set_clip_options`): a
+negative k with |k| ≤ the encoder's depth takes hidden state k (transformers' hidden_states[k],
+the output of block depth+k) of every encoder, layer-normed on SD 1.x and not on SDXL; a
+larger |k| takes the normed last state. None keeps the family's default above. The pooled
+vector always comes from the final layer.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -45,19 +50,35 @@ class RealClip:
 
     def __init__(self, family: Family, clip_l: Any, clip_g: Any,
                  placements: dict[str, Placement], time_dim: int | None,
-                 clip_skip: int = 1) -> None:
+                 layer: int | None = None) -> None:
         self.family, self.clip_l, self.clip_g = family, clip_l, clip_g
-        self.placements, self.time_dim, self.clip_skip = placements, time_dim, clip_skip
+        self.placements, self.time_dim, self.layer = placements, time_dim, layer
+
+    def with_layer(self, layer: int | None) -> RealClip:
+        """A new CLIP sharing these encoders that encodes from hidden state `layer` (< 0)."""
+        out = copy.copy(self)
+        out.layer = layer
+        return out
 
     def with_clip_skip(self, layers: int) -> RealClip:
-        """A view encoding from hidden state −`layers` (SD 1.x; 1 = last)."""
-        return RealClip(self.family, self.clip_l, self.clip_g, self.placements, self.time_dim,
-                        clip_skip=layers)
+        """A view encoding from hidden state −`layers` (1 = last)."""
+        return self.with_layer(-layers)
+
+    def _select(self, which: str) -> tuple[int, bool]:
+        """(hidden state index, final norm?) of encoder `which` (ComfyUI's layer options)."""
+        model = self.clip_l if which == "clip_l" else self.clip_g
+        depth: int = model.config.num_hidden_layers
+        sdxl = self.family.is_sdxl
+        if self.layer is None:
+            return (-2, False) if sdxl else (-1, True)
+        if abs(self.layer) > depth:
+            return -1, True
+        return self.layer, not sdxl
 
     @torch.no_grad()
-    def _run(self, which: str, ids: list[list[int]], layer: int, norm: bool
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run(self, which: str, ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.clip_l if which == "clip_l" else self.clip_g
+        layer, norm = self._select(which)
         device, _dtype = self.placements[which].use()
         out = model(torch.tensor(ids, device=device), output_hidden_states=True)
         hidden = out.hidden_states[layer]
@@ -82,12 +103,12 @@ class RealClip:
         f = self.family
         if not f.is_sdxl:
             ids, _ = self._chunks(text_l, None)
-            return self._run("clip_l", ids, -max(1, self.clip_skip), norm=True)
+            return self._run("clip_l", ids)
         ids_l, ids_g = self._chunks(text_l if f.clip_l else None, text_g)
-        g, pooled = self._run("clip_g", ids_g, -2, norm=False)
+        g, pooled = self._run("clip_g", ids_g)
         if not f.clip_l:
             return g, pooled
-        l_ctx, _ = self._run("clip_l", ids_l, -2, norm=False)
+        l_ctx, _ = self._run("clip_l", ids_l)
         return torch.cat([l_ctx, g], dim=-1), pooled
 
     def _y(self, pooled: torch.Tensor, values: Sequence[float]) -> torch.Tensor:
