@@ -18,6 +18,7 @@ from . import (
     clip,
     cond,
     image,
+    impact,
     latent,
     latent_edit,
     lora,
@@ -25,11 +26,13 @@ from . import (
     merge,
     model,
     model_sampling,
+    pipe,
     region,
+    schedule,
     text,
     vae,
 )
-from .sample import basic, fused, regional, separated, split
+from .sample import basic, custom, fused, regional, separated, split
 
 OPS: list[Any] = [
     model.load_checkpoint, model.load_upscaler,
@@ -50,4 +53,10 @@ OPS: list[Any] = [
     mask.solid, mask.feather, mask.grow_comfy, mask.composite, mask.from_image, mask.to_image,
     cond.zero_out, cond.average, cond.concat,
     vae.load_vae, clip.clip_skip, model_sampling.sampling_discrete,
+    schedule.basic, schedule.karras, schedule.exponential, schedule.polyexponential,
+    schedule.sd_turbo, schedule.split, schedule.split_denoise, schedule.flip,
+    custom.select, custom.random, custom.disable, custom.cfg, custom.basic, custom.custom,
+    custom.custom_advanced,
+    pipe.make, pipe.split, pipe.edit, pipe.sampler,
+    impact.regional_sampler, impact.preview_bridge,
 ]

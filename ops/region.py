@@ -70,10 +70,15 @@ def _ref(link: Any) -> Ref[Any]:
 
 
 def sampler_links(g: Builder, ref: Ref[Any]) -> SamplerLinks:
-    """The `sample.sampler` node behind a SAMPLER link."""
-    node = g.upstream(ref, "sample.sampler")
+    """The `sample.sampler` node behind a SAMPLER link (or a `pipe.sampler` node, whose
+    model and conditioning come through a `pipe.split` added here)."""
+    node = g.upstream(ref, "sample.sampler", "pipe.sampler")
     p = node.params
     assert isinstance(p, SamplerBundle)
+    if node.op == "pipe.sampler":  # Impact's KSamplerAdvancedProvider
+        parts = g.add("pipe.split", {}, basic_pipe=_ref(node.inputs["basic_pipe"]))
+        return SamplerLinks(parts.model, parts.positive, parts.negative, p.cfg, p.sampler,
+                            p.scheduler, p.sigma_factor)
     return SamplerLinks(_ref(node.inputs["model"]), _ref(node.inputs["positive"]),
                         _ref(node.inputs["negative"]), p.cfg, p.sampler, p.scheduler,
                         p.sigma_factor)

@@ -35,3 +35,17 @@ UpscaleModel = Annotated[Any, UPSCALE_MODEL]
 Sigmas = Annotated[Any, SIGMAS]
 Sampler = Annotated[Any, SAMPLER]
 RegionalPrompts = Annotated[Any, REGIONAL_PROMPTS]
+
+# Custom sampling (ComfyUI's SamplerCustom family). ComfyUI calls a sampling algorithm
+# "SAMPLER"; here that is SAMPLER_FN, since SAMPLER is Impact's KSAMPLER_ADVANCED bundle.
+SAMPLER_FN = PortType("SAMPLER_FN", "a sampling algorithm: {name} (ComfyUI's SAMPLER)")
+NOISE = PortType("NOISE", "initial noise: {add, seed} (ComfyUI's NOISE)")
+GUIDER = PortType("GUIDER", "a guided denoiser: {model, positive, negative, cfg}")
+
+SamplerFn = Annotated[dict[str, Any], SAMPLER_FN]
+Noise = Annotated[dict[str, Any], NOISE]
+Guider = Annotated[dict[str, Any], GUIDER]
+
+# Impact Pack's pipe (ToBasicPipe, FromBasicPipe, EditBasicPipe).
+BASIC_PIPE = PortType("BASIC_PIPE", "Impact Pack's pipe: model, clip, vae, positive, negative")
+BasicPipe = Annotated[Any, BASIC_PIPE]

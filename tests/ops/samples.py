@@ -58,8 +58,20 @@ def sample_value(port_type: str, *, size: int = 64) -> Any:
         cond = sample_value("CONDITIONING")
         return {"model": model, "positive": cond, "negative": cond, "cfg": 2.0,
                 "sampler": "euler", "scheduler": "karras", "sigma_factor": 1.0}
+    if port_type == "SIGMAS":
+        return [14.6146, 2.0, 0.5, 0.0]
+    if port_type == "SAMPLER_FN":
+        return {"name": "euler_ancestral"}
+    if port_type == "NOISE":
+        return {"add": True, "seed": 3}
+    if port_type == "GUIDER":
+        cond = sample_value("CONDITIONING")
+        return {"model": model, "positive": cond, "negative": cond, "cfg": 2.0}
     if port_type == "REGIONAL_PROMPTS":
         return [{"mask": sample_value("MASK", size=size), "sampler": sample_value("SAMPLER")}]
+    if port_type == "BASIC_PIPE":
+        return tuple(sample_value(t) for t in ("MODEL", "CLIP", "VAE", "CONDITIONING",
+                                               "CONDITIONING"))
     raise KeyError(port_type)
 
 

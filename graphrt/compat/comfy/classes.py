@@ -267,10 +267,14 @@ CLASSES["BNK_Unsampler"] = CLASSES["Unsampler"]  # ComfyUI_Noise registers the U
 
 # Classes kept in their own modules (defined after the names they import from here).
 from .classes_basic import BASIC_CLASSES  # noqa: E402
+from .classes_custom import CUSTOM_CLASSES  # noqa: E402
+from .classes_impact import IMPACT_CLASSES  # noqa: E402
 from .classes_models import MODEL_CLASSES  # noqa: E402
 from .classes_patches import PATCH_CLASSES  # noqa: E402
 
 CLASSES.update(BASIC_CLASSES)
+CLASSES.update(CUSTOM_CLASSES)
+CLASSES.update(IMPACT_CLASSES)
 CLASSES.update(MODEL_CLASSES)
 CLASSES.update(PATCH_CLASSES)
 CLASSES["ConditioningAverage "] = CLASSES["ConditioningAverage"]  # ComfyUI's registered name

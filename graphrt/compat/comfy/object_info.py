@@ -65,16 +65,27 @@ def _input(op: OpSpec | None, spec: In, props: dict[str, Any], folders: Folders)
 
 # The custom-node packs the non-core classes come from (python_module as ComfyUI reports it,
 # so the editor badges core classes as core and these as their pack's).
+IMPACT = ("RegionalSamplerAdvanced", "TwoAdvancedSamplersForMask", "RegionalSampler",
+          "KSamplerAdvancedProvider", "RegionalPrompt", "CombineRegionalPrompts", "ToBasicPipe",
+          "FromBasicPipe", "FromBasicPipe_v2", "EditBasicPipe", "PreviewBridge")
 PACKS = {"SeargeSDXLSampler2": "SeargeSDXL", "SeargeSDXLImage2ImageSampler": "SeargeSDXL",
          "Unsampler": "ComfyUI_Noise", "BNK_Unsampler": "ComfyUI_Noise",
-         "RegionalSamplerAdvanced": "ComfyUI-Impact-Pack",
-         "TwoAdvancedSamplersForMask": "ComfyUI-Impact-Pack"}
+         **dict.fromkeys(IMPACT, "ComfyUI-Impact-Pack")}
+# ComfyUI's own classes outside nodes.py, by module (the rest of its core is "nodes")
+EXTRAS = {**dict.fromkeys(
+    ("SamplerCustom", "SamplerCustomAdvanced", "KSamplerSelect", "BasicScheduler",
+     "KarrasScheduler", "ExponentialScheduler", "PolyexponentialScheduler", "SDTurboScheduler",
+     "SplitSigmas", "SplitSigmasDenoise", "FlipSigmas", "RandomNoise", "DisableNoise",
+     "CFGGuider", "BasicGuider"), "comfy_extras.nodes_custom_sampler")}
 
 
 def python_module(class_name: str) -> str:
-    """"nodes" for ComfyUI's core classes, "custom_nodes.<pack>" for a pack's."""
+    """"nodes" for ComfyUI's core classes (or their comfy_extras module), "custom_nodes.<pack>"
+    for a pack's."""
     pack = PACKS.get(class_name)
-    return "nodes" if pack is None else f"custom_nodes.{pack}"
+    if pack is not None:
+        return f"custom_nodes.{pack}"
+    return EXTRAS.get(class_name, "nodes")
 
 
 def class_info(name: str, cls: NodeClass, registry: Registry, folders: Folders) -> dict[str, Any]:

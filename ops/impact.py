@@ -1,0 +1,110 @@
+"""impact.* — Impact Pack nodes that are not a native op as they stand.
+
+`impact.regional_sampler` is Impact's RegionalSampler (the non-advanced sibling of
+RegionalSamplerAdvanced): the regional loop of `sample.regional` over N′ = int(steps/denoise)
+steps from N′ − steps, its first `base_only_steps` sampled by the base alone (recovery off,
+leftover noise kept, so the regional steps add no noise), every call returning its sampler
+state (the last still ends at σ = 0). `seed_2nd_mode` values other than "ignore" re-noise
+between the two stages with a second seed; graphrt has no such stage, so they are refused.
+
+`impact.preview_bridge` is PreviewBridge as a preview: the images are saved like PreviewImage
+and passed through; the MASK output is empty (zeros), since the editor's mask edit (the
+`image` widget) is not reproduced, and a non-empty `image` is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, Self
+
+from pydantic import Field, model_validator
+
+from graphrt.core.context import OpContext
+from graphrt.core.document import Ref
+from graphrt.core.expand import Builder
+from graphrt.core.op import macro, op
+from graphrt.core.types import Files
+
+from .image import SAVED_IMAGE, Save, _save_fingerprint, save
+from .region import region_links, sampler_links
+from .sample.params import MAX_STEPS, SEED_MAX, Seeded
+from .sample.regional import Regional, build_regional
+from .sample.separated import Mode, RecoverySampler
+from .types import Image, Latent, Mask, RegionalPrompts, Sampler
+
+Seed2ndMode = Literal["ignore", "fixed", "seed+seed_2nd", "seed-seed_2nd", "increment",
+                      "decrement", "randomize"]
+
+
+class RegionalSampler(Seeded):
+    seed_2nd: int = Field(0, ge=0, le=SEED_MAX, description="used only by seed_2nd_mode "
+                          "values other than 'ignore', which graphrt refuses")
+    seed_2nd_mode: Seed2ndMode = "ignore"
+    base_only_steps: int = Field(2, ge=0, le=MAX_STEPS)
+    denoise: float = Field(1.0, gt=0.0, le=1.0)
+    overlap_factor: int = Field(10, ge=0, le=1000, description="mask growth, mask pixels")
+    restore_latent: bool = True
+    additional_mode: Mode = "ratio between"
+    additional_sampler: RecoverySampler = "AUTO"
+    additional_sigma_ratio: float = Field(0.3, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _supported(self) -> Self:
+        if self.seed_2nd_mode != "ignore":
+            raise ValueError(f"seed_2nd_mode {self.seed_2nd_mode!r} is not supported: graphrt "
+                             "has no re-noising stage between the base-only and the regional "
+                             "steps; use 'ignore'")
+        if int(self.steps / self.denoise) > MAX_STEPS:
+            raise ValueError(f"steps/denoise = {self.steps}/{self.denoise} exceeds {MAX_STEPS}")
+        return self
+
+    def plan(self) -> Regional:
+        """The `sample.regional` params this node runs as."""
+        total = int(self.steps / self.denoise)
+        return Regional.model_validate({
+            "seed": self.seed, "steps": total, "start": total - self.steps, "end": total,
+            "overlap_factor": self.overlap_factor, "base_only_steps": self.base_only_steps,
+            "leftover_noise": True, "restore_latent": self.restore_latent,
+            "additional_mode": self.additional_mode,
+            "additional_sampler": self.additional_sampler,
+            "additional_sigma_ratio": self.additional_sigma_ratio,
+            "noise_mode": self.noise_mode})
+
+
+@macro("impact.regional_sampler", version=1)
+def regional_sampler(p: RegionalSampler, g: Builder, latent: Ref[Latent],
+                     base_sampler: Ref[Sampler],
+                     regional_prompts: Ref[RegionalPrompts]) -> Ref[Latent]:
+    """Impact's RegionalSampler: `sample.regional` over int(steps/denoise) steps with
+    `base_only_steps` base-only steps first."""
+    return build_regional(g, p.plan(), latent, sampler_links(g, base_sampler),
+                          region_links(g, regional_prompts))
+
+
+class PreviewBridge(Save):
+    prefix: str = Field("previews/preview", min_length=1, max_length=128,
+                        pattern=r"^[\w\-. /]+$")
+    image: str = Field("", description="the editor's clipspace edit; must be empty")
+
+    @model_validator(mode="after")
+    def _no_edit(self) -> Self:
+        if self.image:
+            raise ValueError(f"PreviewBridge's edited image {self.image!r} cannot be "
+                             "reproduced; only an empty 'image' is supported")
+        return self
+
+
+class Bridged(NamedTuple):
+    images: Files
+    image: Image
+    mask: Mask
+
+
+@op("impact.preview_bridge", version=1, fingerprint=_save_fingerprint, files=(SAVED_IMAGE,),
+    output=True)
+def preview_bridge(p: PreviewBridge, images: Image, *, ctx: OpContext) -> Bridged:
+    """Save the images as a preview and pass them on, with an empty mask (PreviewBridge)."""
+    import torch
+
+    saved = save(Save(prefix=p.prefix), images, ctx=ctx)
+    mask = torch.zeros(tuple(images.shape[:3]), dtype=torch.float32)
+    return Bridged(saved.images, images, mask)
