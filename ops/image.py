@@ -45,7 +45,7 @@ class Load(Params):
 def input_path(folders: Folders, name: str) -> Path:
     """A file in the input folder; else one of the example inputs shipped with graphrt
     (as ComfyUI ships input/example.png), so the example graphs run on a fresh install."""
-    path = folders.input_file(name)
+    path = folders.file(INPUT_IMAGE.folder, name)
     if path.exists():
         return path
     shipped = confined(Path(str(resources.files("graphrt.graphs"))) / "input", name)

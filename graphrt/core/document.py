@@ -35,7 +35,6 @@ FORMAT: Literal["graphrt/1"] = "graphrt/1"
 # no "/" (expanded nodes are "<macro>/<local>"), no control characters, no leading "$" (graph
 # inputs). A link "node.port" splits at its last dot: port names never hold one.
 NODE_ID_RE = re.compile(r"^[^$/\x00-\x1f\x7f][^/\x00-\x1f\x7f]{0,255}$")
-PORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ARG_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool,
                               "json": object}
 T = TypeVar("T")
@@ -78,7 +77,7 @@ def parse_ref(text: Any) -> Link | None:
 
 
 def _is_port(name: str) -> bool:
-    """PORT_RE without a regex: an ASCII identifier."""
+    """A port name: an ASCII identifier ([A-Za-z_][A-Za-z0-9_]*)."""
     return name.isidentifier() and name.isascii()
 
 

@@ -117,8 +117,7 @@ class Execution:
                     continue
                 try:
                     for u in ups:
-                        if u not in live:
-                            self._ensure(u)
+                        self._ensure(u)
                     self._execute(n)
                 except _NodeFailed:
                     continue
@@ -131,7 +130,8 @@ class Execution:
             interrupted, outputs = True, {}
         wall = time.perf_counter() - start
         executed = list(self.executed)
-        cached_now = [n for n in cached if n not in self.executed]
+        done = set(self.executed)
+        cached_now = [n for n in cached if n not in done]
         self.store.watch(None)
         self.emit(ev.RunFinished(self.run_id, executed, cached_now, list(self.failed),
                                  self.model_calls, wall, interrupted))

@@ -28,16 +28,6 @@ class Folders:
     input: Path = field(default_factory=lambda: _env_dir("GRAPHRT_INPUT_DIR", "input"))
     output: Path = field(default_factory=lambda: _env_dir("GRAPHRT_OUTPUT_DIR", "output"))
 
-    def model_file(self, kind: str, name: str) -> Path:
-        """A file under <models>/<kind>, e.g. kind="checkpoints"."""
-        return confined(self.models / kind, name)
-
-    def input_file(self, name: str) -> Path:
-        return confined(self.input, name)
-
-    def output_file(self, name: str) -> Path:
-        return confined(self.output, name)
-
     def folder(self, name: str) -> Path:
         """A folder by its declared name: "input", "output" or "models/<kind>"."""
         if name == "input":
