@@ -2,8 +2,10 @@
 fan-in graphs at 1k and 10k nodes.
 
 For each graph, in one run on this machine (ratios matter, absolute numbers do not):
-- graphrt: a first run (load + validate + expand + plan + execute) in a fresh Runtime, and an
-  identical rerun (the plan is reused from the document's digest; nothing executes);
+- graphrt: a first run (load + validate + expand + plan + execute) in a fresh Runtime, an
+  identical rerun (the plan is reused from the document's digest; nothing executes), and an
+  edit (one param of the middle node changed: replanned downstream of it only, and only the
+  nodes it affects execute — half the chain, one const and the sum of the wide graph);
 - bare loop: the same op functions called in a precomputed order with prebuilt params (the
   floor: what any engine must at least do);
 - dask: `dask.get` (the synchronous scheduler) on the same functions, when dask is installed
@@ -33,16 +35,23 @@ from tests.unit.test_scale import chain, wide  # noqa: E402
 SHAPES = {"chain": chain, "wide": wide}
 
 
-def graphrt_times(doc: dict[str, Any]) -> tuple[float, float]:
-    """(first run, identical rerun) seconds, in a fresh Runtime."""
+def graphrt_times(doc: dict[str, Any]) -> tuple[float, float, float]:
+    """(first run, identical rerun, one-param edit) seconds, in a fresh Runtime."""
     rt = Runtime(registry=FAKE_OPS)
+    nodes = list(doc["nodes"])
+    middle = nodes[len(nodes) // 2]
+    edit = {**doc, "nodes": {**doc["nodes"], middle: {**doc["nodes"][middle],
+                                                      "params": {"value": -1}}}}
     t0 = time.perf_counter()
     first = rt.run(doc)
     t1 = time.perf_counter()
     again = rt.run(doc)
     t2 = time.perf_counter()
+    edited = rt.run(edit)
+    t3 = time.perf_counter()
     assert again.executed == [] and len(first.executed) == len(first.statuses)
-    return t1 - t0, t2 - t1
+    assert 0 < len(edited.executed) < len(first.executed)
+    return t1 - t0, t2 - t1, t3 - t2
 
 
 def bare_loop(shape: str, n: int) -> float:
@@ -114,7 +123,7 @@ def main() -> None:
         for n in (1_000, 10_000):
             doc = make(n)
             runs = [graphrt_times(doc) for _ in range(ns.repeat)]
-            first, rerun = min(r[0] for r in runs), min(r[1] for r in runs)
+            first, rerun, edit = (min(r[i] for r in runs) for i in range(3))
             bare = min(bare_loop(shape, n) for _ in range(ns.repeat))
             dasks = [dask_time(shape, n) for _ in range(ns.repeat)]
             dask_s = None if dasks[0] is None else min(d for d in dasks if d is not None)
@@ -122,20 +131,22 @@ def main() -> None:
             rows.append({"graph": shape, "nodes": n, "graphrt_us": first / n * 1e6,
                          "bare_us": bare / n * 1e6,
                          "dask_us": None if dask_s is None else dask_s / n * 1e6,
-                         "rerun_ratio": rerun / first, "rss_import_mib": base_rss,
+                         "rerun_ratio": rerun / first, "edit_ratio": edit / first,
+                         "rss_import_mib": base_rss,
                          "rss_plan_mib": rss_plan, "rss_run_mib": rss_run})
     if ns.json:
         for row in rows:
             print(json.dumps(row))
         return
     print(f"{'graph':6} {'nodes':>6} {'graphrt µs/node':>16} {'bare µs/node':>13} "
-          f"{'× bare':>7} {'dask µs/node':>13} {'rerun/first':>12} "
+          f"{'× bare':>7} {'dask µs/node':>13} {'rerun/first':>12} {'edit/first':>11} "
           f"{'RSS MiB import/plan/run':>24}")
     for r in rows:
         dask_us = "n/a" if r["dask_us"] is None else f"{r['dask_us']:.1f}"
         rss = f"{r['rss_import_mib']:.0f}/{r['rss_plan_mib']:.0f}/{r['rss_run_mib']:.0f}"
         print(f"{r['graph']:6} {r['nodes']:>6} {r['graphrt_us']:16.1f} {r['bare_us']:13.2f} "
               f"{r['graphrt_us'] / r['bare_us']:7.0f} {dask_us:>13} {r['rerun_ratio']:12.3f} "
+              f"{r['edit_ratio']:11.3f} "
               f"{rss:>24}")
     for shape in SHAPES:
         small, big = (next(r for r in rows if r["graph"] == shape and r["nodes"] == n)

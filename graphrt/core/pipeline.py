@@ -24,6 +24,7 @@ from .graph import Graph
 from .paths import Folders
 from .plan import Plan, make_plan
 from .registry import Registry
+from .replan import replan
 from .settings import RunSettings
 from .validate import validate
 
@@ -49,11 +50,20 @@ class Preparer:
     def prepare(self, source: Source, *, args: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None,
                 outputs: list[str] | None = None, checks: Sequence[Check] = (),
-                budget: Budget | None = None, cancel: threading.Event | None = None) -> Plan:
+                budget: Budget | None = None, cancel: threading.Event | None = None,
+                previous: Plan | None = None) -> Plan:
         """The plan of a document; raises InvalidGraph with every issue found, or Cancelled
-        when `cancel` is set before it is done."""
+        when `cancel` is set before it is done. Given the `previous` plan of a document this
+        one may be an edit of, only what the edit affects is checked and keyed again
+        (graphrt.core.replan); host checks and budgets always plan from scratch."""
         with gc_paused():
-            graph = self.load(source, args=args, overrides=overrides)
+            doc = load_graph(source, self.formats)
+            if previous is not None and not checks and budget is None:
+                plan = replan(previous, doc, self.registry, args=args, overrides=overrides,
+                              outputs=outputs, folders=self.folders)
+                if plan is not None:
+                    return plan
+            graph = validate(doc, self.registry, args=args, overrides=overrides)
             _stop_if(cancel)
             graph = expand(graph, self.registry, budget=budget, cancel=cancel)
             issues = [issue for check in checks for issue in check(graph)]

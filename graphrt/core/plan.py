@@ -120,17 +120,11 @@ def make_plan(
     folders = folders or Folders()
     settings = settings or RunSettings()
     issues: list[Issue] = []
+    nodes = graph.nodes
     for node_id in order:
-        node = graph.nodes[node_id]
-        try:
-            if node.spec.fingerprint is not None:
-                fingerprints[node_id] = node.spec.fingerprint(node.params, folders)
-            keys[node_id] = _key(node, keys, fingerprints.get(node_id), settings)
-        except (OSError, ValueError) as exc:
-            issues.append(Issue(code=Code.BAD_FILE, node=node_id, field="params",
-                                message=str(exc), expected="a readable file", found=str(exc),
-                                source=graph.nodes[node_id].source))
-            keys[node_id] = ""
+        keys[node_id], fingerprint = key_of(nodes[node_id], keys, folders, settings, issues)
+        if fingerprint is not None:
+            fingerprints[node_id] = fingerprint
     if issues:
         raise InvalidGraph(issues)
     return Plan(graph, order, keys, wanted, consumers, upstreams, settings, fingerprints)
@@ -175,6 +169,20 @@ def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
         seen.add(node_id)
         stack.extend(graph.nodes[node_id].upstream_ids())
     return seen
+
+
+def key_of(node: Node, keys: dict[str, str], folders: Folders, settings: RunSettings,
+           issues: list[Issue]) -> tuple[str, Any]:
+    """(key, file fingerprint or None) of a node whose inputs are keyed in `keys`; an
+    unreadable file is an issue (and an empty key)."""
+    try:
+        identify = node.spec.fingerprint
+        fingerprint = identify(node.params, folders) if identify is not None else None
+        return _key(node, keys, fingerprint, settings), fingerprint
+    except (OSError, ValueError) as exc:
+        issues.append(Issue(code=Code.BAD_FILE, node=node.id, field="params", message=str(exc),
+                            expected="a readable file", found=str(exc), source=node.source))
+        return "", None
 
 
 def _key(node: Node, keys: dict[str, str], fingerprint: Any, settings: RunSettings) -> str:

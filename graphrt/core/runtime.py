@@ -125,7 +125,8 @@ class Runtime:
 
         An identical request (same document bytes, args, overrides and outputs, no host
         checks) reuses the plan made for it, once the files its keys fingerprint are found
-        unchanged: a resubmitted document costs a digest, not a replan. `budget` bounds the
+        unchanged: a resubmitted document costs a digest, not a replan; an edit of the last
+        document is replanned only where it changed. `budget` bounds the
         expansion as it runs and `cancel` stops preparing (see graphrt.core.pipeline)."""
         hosted = bool(checks) or budget is not None
         digest = None if hosted else request_digest(source, args, overrides, outputs)
@@ -134,8 +135,11 @@ class Runtime:
                 plan = self._plans.get(digest)
             if plan is not None and plan.files_unchanged(self.folders):
                 return plan
+        with self._plans_lock:  # the last plan: this document may be an edit of it
+            last = next(reversed(self._plans.values()), None) if digest is not None else None
         plan = self.preparer.prepare(source, args=args, overrides=overrides, outputs=outputs,
-                                     checks=checks, budget=budget, cancel=cancel)
+                                     checks=checks, budget=budget, cancel=cancel,
+                                     previous=last)
         if digest is not None:
             with self._plans_lock:
                 self._plans[digest] = plan

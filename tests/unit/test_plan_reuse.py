@@ -35,12 +35,14 @@ def test_identical_requests_plan_once(plans_made: list[int]) -> None:
     again = rt.run(chain(50))  # an equal document, another object
     assert len(plans_made) == 1 and again.executed == [] and again.outputs == first.outputs
     rt.run(doc, outputs=["x"])
-    rt.run(doc, overrides={"n3.value": 2.0})
-    assert len(plans_made) == 3
+    assert rt.run(doc, overrides={"n3.value": 2.0}).executed == [f"n{i}" for i in range(3, 50)]
     changed = chain(50)
     changed["nodes"]["n7"]["params"]["value"] = 5
     assert rt.run(changed).executed == [f"n{i}" for i in range(7, 50)]
-    assert len(plans_made) == 4
+    assert len(plans_made) == 1  # the edits were replanned from the last plan (core/replan)
+    changed["nodes"]["n8"]["in"] = {"a": "n7.out", "b": "n6.out"}
+    assert rt.run(changed).executed == ["n8"] + [f"n{i}" for i in range(9, 50)]
+    assert len(plans_made) == 2  # a link changed: planned from scratch
 
 
 def test_a_changed_file_replans(plans_made: list[int], tmp_path: Path) -> None:
