@@ -93,6 +93,8 @@ def _rekeyed(previous: Plan, graph: Any, changed: list[str], folders: Folders) -
         keys[node_id] = key
         if fingerprint is not None:
             fingerprints[node_id] = fingerprint
+        else:  # its params no longer name a file
+            fingerprints.pop(node_id, None)
     if issues:
         raise InvalidGraph(issues)
     return replace(previous, graph=graph, keys=keys, fingerprints=fingerprints)
