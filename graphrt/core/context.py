@@ -7,6 +7,7 @@ the executor always injects it. Code that calls an op outside a run (a unit test
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class OpContext:
     plan: HasDocument | None = None
     interrupt: threading.Event = field(default_factory=threading.Event)
     on_progress: Callable[[int, int, Any], None] | None = None
+    on_warning: Callable[[str], None] | None = None
 
     @classmethod
     def detached(cls, *, document: Mapping[str, Any] | None = None,
@@ -75,6 +77,14 @@ class OpContext:
         if self.on_progress is not None:
             self.on_progress(step, total, preview)
         self.check_interrupt()
+
+    def warn(self, message: str) -> None:
+        """Report something the user should know that does not stop the op (a `NodeWarning`
+        event in a run; the "graphrt" logger when detached)."""
+        if self.on_warning is not None:
+            self.on_warning(message)
+        else:
+            logging.getLogger("graphrt").warning("%s: %s", self.node or self.op, message)
 
     def output_dir(self) -> Path:
         return self.folders.output

@@ -70,6 +70,15 @@ class NodeFailed(Event):
 
 
 @dataclass(frozen=True)
+class NodeWarning(Event):
+    """Something a running node reports without failing (e.g. a prompt names a missing file)."""
+
+    node: str
+    op: str
+    message: str
+
+
+@dataclass(frozen=True)
 class NodeSkipped(Event):
     """A node that could not run because an upstream node failed."""
 

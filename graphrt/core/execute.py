@@ -218,7 +218,9 @@ class Execution:
             named["ctx"] = OpContext(node=node_id, op=spec.name, settings=settings,
                                      folders=self.folders, plan=self.plan,
                                      interrupt=self.interrupt,
-                                     on_progress=self._progress(node_id))
+                                     on_progress=self._progress(node_id),
+                                     on_warning=lambda message: self.emit(ev.NodeWarning(
+                                         self.run_id, node_id, spec.name, message)))
         before = [content_digest(a) for a in args[1:]] if self.strict else None
         t0 = time.perf_counter()
         try:

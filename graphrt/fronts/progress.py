@@ -1,5 +1,5 @@
 """The CLI's progress display: a tqdm bar per sampling node, a line per node otherwise, and
-a warning line (always, terminal or not) when the cache degrades."""
+a warning line (always, terminal or not) when the cache degrades or a node warns."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ class ProgressPrinter:
                 self.close()
                 print(f"warning: {event.detail}; this run uses the memory cache only",
                       file=sys.stderr)
+            return
+        if isinstance(event, ev.NodeWarning):
+            self.warned.append(event.message)
+            if self.warnings:
+                self.close()
+                print(f"warning: {event.node} ({event.op}): {event.message}", file=sys.stderr)
             return
         if not self.enabled:
             return

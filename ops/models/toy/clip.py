@@ -5,6 +5,10 @@
 tokenizer pads); row r is the one-hot vector of its token id (`vocab.TOKENS`). Unknown words
 are dropped before tokenizing, so "a red circle" and "red circle" encode identically.
 `pooled` is the mean of the word rows (zeros for an empty prompt); the toy UNet ignores it.
+Prompts follow SD 1.x's syntax and maths (docs/prompts.md): `(red:1.3)` weighs a word's row
+against the empty prompt's row at its position (`<eos>`), w·e_word + (1 − w)·e_eos, so the UNet
+still reads a word of weight > 0.5 and drops one of weight ≤ 0.5; an `embedding:name` file's
+64-wide vectors (key `clip_l`, else its first tensor) are rows of their own.
 `read_context` inverts the encoding, and is robust to a context repeated along the token axis
 (as batching conditionings of different lengths does).
 """
@@ -15,11 +19,15 @@ from typing import Any
 
 import torch
 
+from ...prompt.embeddings import Embeddings
+from ...prompt.tokens import Chunk, Special, tokenize
+from ...prompt.weighting import encode_chunks, token_inputs
 from .prompt import words
 from .vocab import BOS, CONTEXT_DIM, CONTEXT_LEN, EOS, TOKEN_IDS, TOKENS
 
-_CHUNK = CONTEXT_LEN - 2
 _SPECIAL = (TOKEN_IDS[BOS], TOKEN_IDS[EOS])
+SPECIAL = Special(TOKEN_IDS[BOS], TOKEN_IDS[EOS], TOKEN_IDS[EOS], CONTEXT_LEN)
+EMBEDDING_KEY = "clip_l"  # the toy encoder reads embedding files as SD 1.x's CLIP-L does
 
 
 class ToyClip:
@@ -34,22 +42,36 @@ class ToyClip:
         """Token ids of the vocabulary words of `text` (no `<bos>`/`<eos>`)."""
         return [TOKEN_IDS[w] for w in words(text)]
 
-    def encode(self, text: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """(context [1, 77·n, D], pooled [1, D]) for `text`; n = max(1, ⌈tokens/75⌉)."""
-        ids = self.tokenize(text)
-        rows: list[int] = []
-        for start in range(0, max(len(ids), 1), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows += [TOKEN_IDS[BOS], *chunk] + [TOKEN_IDS[EOS]] * (CONTEXT_LEN - 1 - len(chunk))
-        eye = torch.eye(CONTEXT_DIM, dtype=torch.float32)
-        context = eye[torch.tensor(rows)].unsqueeze(0)
-        pooled = eye[torch.tensor(ids)].mean(0) if ids else torch.zeros(CONTEXT_DIM)
-        return context.to(self.device), pooled.unsqueeze(0).to(self.device)
+    def encode(self, text: str, embeddings: Embeddings | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(context [1, 77·n, D], pooled [1, D]) for `text` (weights and embeddings as on SD
+        1.x, module docstring); n = the number of 77-row chunks."""
+        lookup = embeddings.lookup(EMBEDDING_KEY, CONTEXT_DIM) if embeddings else None
+        missing = embeddings.missing if embeddings else (lambda _: None)
+        chunks = tokenize(text, self.tokenize, SPECIAL, lookup, missing)
+        warn = embeddings.warn if embeddings else None
+        context, pooled = encode_chunks(chunks, SPECIAL, lambda b: _rows(b, warn))
+        return context.to(self.device), pooled.to(self.device)
 
     def to(self, device: Any) -> ToyClip:
         """Produce conditioning on `device` from now on (in place; returns self)."""
         self.device = torch.device(device)
         return self
+
+
+def _rows(batch: list[Chunk], warn: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(one-hot rows [m, 77, D] with embedding vectors as rows, pooled [1, D]: the mean of
+    the word and embedding rows, zeros without any)."""
+    ids, where, vectors = token_inputs(batch, CONTEXT_DIM, TOKEN_IDS[EOS], TOKEN_IDS[EOS], warn)
+    eye = torch.eye(CONTEXT_DIM, dtype=torch.float32)
+    context = eye[torch.tensor(ids)]
+    for (row, col), vector in zip(where, vectors, strict=True):
+        context[row, col] = vector.to(torch.float32)
+    words_at = [(r, c) for r, chunk in enumerate(ids) for c, t in enumerate(chunk)
+                if t not in _SPECIAL]
+    picked = [context[r, c] for r, c in sorted({*words_at, *where})]
+    pooled = torch.stack(picked).mean(0) if picked else torch.zeros(CONTEXT_DIM)
+    return context, pooled.unsqueeze(0)
 
 
 def _minimal_period(chunks: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
