@@ -66,6 +66,10 @@ def _paths(application: object) -> list[tuple[str, str]]:
         if isinstance(route, Route):
             path = route.path.replace("{prompt_id}", "x").replace("{node_class}", "KSampler")
             path = path.replace("{name}", "latent.empty")
+            for param, value in (("{file:path}", "x.json"), ("{setting_id:path}", "Comfy.X"),
+                                 ("{job_id}", "x"), ("{folder}", "checkpoints"),
+                                 ("{directory_type}", "input"), ("{subgraph_id}", "x")):
+                path = path.replace(param, value)
             found += [(method, path) for method in sorted(route.methods or ()) if method != "HEAD"]
     return found
 

@@ -10,6 +10,9 @@ the running prompt, which goes back in the queue for the next start. Requests pa
 order: the Host and Origin check (`origin`), CORS when configured, the token and the body
 limits (`guard`). A storage fault in any route answers 503 (`error.type`
 storage_unavailable), never 500.
+
+Every route, the WebSocket included, is served both as itself and under /api (`/api/prompt`,
+`/api/ws`), as ComfyUI does: its editor calls `/api/...`, older clients the bare paths.
 """
 
 from __future__ import annotations
@@ -28,19 +31,32 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from graphrt.compat.comfy.node_errors import redact, simple_error
 from graphrt.core.plan import Plan
 from graphrt.core.runtime import Runtime
-from graphrt.fronts.server import routes_files, routes_info, routes_prompt, ws
+from graphrt.fronts.server import (
+    frontend,
+    routes_files,
+    routes_info,
+    routes_internal,
+    routes_jobs,
+    routes_prompt,
+    routes_system,
+    routes_user,
+    ws,
+)
 from graphrt.fronts.server.config import ServerConfig
 from graphrt.fronts.server.guard import Guard
 from graphrt.fronts.server.hub import Hub
 from graphrt.fronts.server.lock import StateLock
+from graphrt.fronts.server.logbuffer import LogBuffer
 from graphrt.fronts.server.origin import HostPolicy, OriginGuard
 from graphrt.fronts.server.planning import Planning
 from graphrt.fronts.server.queue import PromptQueue, PromptRow
 from graphrt.fronts.server.submit import prepare, stored_submission
+from graphrt.fronts.server.userdata import UserStore
 from graphrt.fronts.server.worker import Worker
 from graphrt.library import Runtime as default_runtime
 
@@ -66,6 +82,8 @@ class Server:
                                           if config.effective_cache_dir else {})}
         self.queue = PromptQueue(config.db_path, max_history=config.limits.max_history)
         self.hub = Hub(config.limits.max_ws_backlog)
+        self.users = UserStore(config.state_dir / "users", config.limits)
+        self.logs = LogBuffer(self.hub, self.redact)
         self.planning = Planning()
         self.worker = Worker(self.runtime, self.queue, self.hub, prepare=self._prepare_again,
                              redact=self.redact)
@@ -86,6 +104,7 @@ class Server:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.lock.acquire()
         self.hub.bind(loop)
+        self.logs.install()
         self.recovered, spent = self.queue.recover(self.config.limits.max_attempts)
         for row in spent:
             log.error("prompt %s was running when the server stopped %d times; failing it",
@@ -95,6 +114,7 @@ class Server:
         self.worker.start()
 
     def stop(self) -> None:
+        self.logs.uninstall()
         self.worker.stop()
         self.queue.close()
         self.lock.release()
@@ -112,6 +132,19 @@ async def storage_unavailable(request: Request, exc: Exception) -> Response:
                                      "its state right now; try again later",
                                      f"{type(exc).__name__}: {exc}"),
                         status_code=503, headers={"Retry-After": "30"})
+
+
+def with_api_prefix(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The routes, then each again under /api (same endpoint and methods)."""
+    prefixed: list[BaseRoute] = []
+    for route in routes:
+        if isinstance(route, Route):
+            prefixed.append(Route("/api" + route.path, route.endpoint, methods=route.methods,
+                                  name=f"api:{route.name}"))
+        elif isinstance(route, WebSocketRoute):
+            prefixed.append(WebSocketRoute("/api" + route.path, route.endpoint,
+                                           name=f"api:{route.name}"))
+    return [*routes, *prefixed]
 
 
 def create_app(config: ServerConfig | None = None, *, runtime: Runtime | None = None) -> Starlette:
@@ -132,12 +165,14 @@ def create_app(config: ServerConfig | None = None, *, runtime: Runtime | None = 
     middleware = [Middleware(OriginGuard, policy=policy)]
     if config.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                                     allow_methods=["GET", "POST"], allow_headers=["*"]))
+                                     allow_methods=["GET", "POST", "DELETE", "PATCH"],
+                                     allow_headers=["*"]))
     middleware.append(Middleware(Guard, token=config.token, max_body=config.limits.max_body_bytes,
                                  body_timeout=config.body_timeout))
-    routes: list[Any] = [*routes_prompt.routes, *routes_files.routes, *routes_info.routes,
-                         *ws.routes]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={sqlite3.Error: storage_unavailable})
+    routes: list[Any] = with_api_prefix([
+        *routes_prompt.routes, *routes_files.routes, *routes_info.routes, *routes_jobs.routes,
+        *routes_user.routes, *routes_system.routes, *routes_internal.routes, *ws.routes])
+    app = Starlette(routes=frontend.wrap(routes, config), middleware=middleware,
+                    lifespan=lifespan, exception_handlers={sqlite3.Error: storage_unavailable})
     app.state.server = server
     return app

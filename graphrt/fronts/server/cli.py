@@ -66,6 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds a client has to send a request's headers (default 10)")
     p.add_argument("--body-timeout", type=float, default=60.0,
                    help="seconds a client has to send a request's body (default 60)")
+    p.add_argument("--no-frontend", action="store_true",
+                   help="do not serve the ComfyUI editor at / (the API only)")
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=run)
 
@@ -85,7 +87,7 @@ def config_from(ns: argparse.Namespace) -> ServerConfig:
                         limits=limits, disk_cache=not ns.no_disk_cache,
                         cache_dir=path(ns.cache_dir), models_dir=path(ns.models_dir),
                         input_dir=path(ns.input_dir), output_dir=path(ns.output_dir),
-                        device=ns.device, dtype=ns.dtype)
+                        device=ns.device, dtype=ns.dtype, frontend=not ns.no_frontend)
 
 
 def run(ns: argparse.Namespace) -> int:

@@ -34,6 +34,11 @@ class Limits:
     max_extra_data_bytes: int = 1 * MiB  # a prompt's extra_data, as JSON
     max_attempts: int = 2  # runs of a prompt the server died during, before it is failed
     max_ws_backlog: int = 1000  # messages buffered per WebSocket client before dropping
+    max_userdata_file_bytes: int = 16 * MiB  # one file the editor saves (a workflow)
+    max_userdata_bytes: int = 512 * MiB  # all of a user's files together
+    max_userdata_files: int = 10_000  # files in a user's folder (and entries per listing)
+    max_settings_bytes: int = 2 * MiB  # a user's settings, as JSON
+    max_users: int = 100  # users POST /users may create
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class ServerConfig:
     output_dir: Path | None = None
     device: str = "auto"
     dtype: str = "auto"
+    frontend: bool = True  # serve the ComfyUI editor at / (`--no-frontend` turns it off)
 
     @property
     def db_path(self) -> Path:

@@ -1,17 +1,24 @@
 """ASGI middleware: the optional bearer token, and the request body's size and time limits.
 
-The token is read from `Authorization: Bearer T`, or from `?token=T` (browsers cannot set
-headers on WebSocket requests). The body is read here, up to the limit, and replayed to
-the app, so an oversized request is refused with 413 whether or not it declared its length,
-and one whose body does not arrive within `body_timeout` seconds with 408. Both close the
-connection. (Headers that never finish are timed out by the HTTP protocol: `timeouts`.)
+The token is read from `Authorization: Bearer T`, from `?token=T` (browsers cannot set
+headers on WebSocket requests), or from this server's cookie: a page opened in the browser
+at `/?token=T` (a top-level navigation) gets it (`graphrt_auth_<hash of T>=T`, HttpOnly,
+SameSite=Strict), so the editor's own requests and WebSocket carry the token without
+knowing it, and other sites' requests never do.
+
+The body is read here, up to the limit, and replayed to the app, so an oversized request is
+refused with 413 whether or not it declared its length, and one whose body does not arrive
+within `body_timeout` seconds with 408. Both close the connection. (Headers that never
+finish are timed out by the HTTP protocol: `timeouts`.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,6 +26,7 @@ from graphrt.compat.comfy.node_errors import simple_error
 
 Scope = dict[str, Any]
 CLOSE = {b"connection": b"close"}
+COOKIE_VALUE = re.compile(r"^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,1024}$")  # RFC 6265
 
 
 class Guard:
@@ -28,13 +36,16 @@ class Guard:
                  body_timeout: float = 60.0) -> None:
         self.app, self.token, self.max_body = app, token, max_body
         self.body_timeout = body_timeout
+        digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
+        self.cookie = f"graphrt_auth_{digest}"
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if self.token is not None and not self._authorized(scope):
+        how = self._authorized(scope) if self.token is not None else "open"
+        if how is None:
             if kind == "websocket":
                 await receive()  # websocket.connect
                 await send({"type": "websocket.close", "code": 1008})
@@ -58,17 +69,43 @@ class Guard:
                     CLOSE)
                 return
             receive = _replay(body, receive)
+            if how == "query" and _navigation(scope) and COOKIE_VALUE.match(self.token or ""):
+                send = self._setting_cookie(send)
         await self.app(scope, receive, send)
 
-    def _authorized(self, scope: Scope) -> bool:
+    def _authorized(self, scope: Scope) -> str | None:
+        """How the request carries the token ("header", "query", "cookie"); None: it does
+        not."""
         assert self.token is not None
         expected = self.token.encode()
+        cookies = b""
         for name, value in scope.get("headers", []):
             if name == b"authorization" and value[:7].lower() == b"bearer ":
-                return hmac.compare_digest(value[7:].strip(), expected)
+                return "header" if hmac.compare_digest(value[7:].strip(), expected) else None
+            if name == b"cookie":
+                cookies += b"; " + value
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = query.get("token", [""])[0].encode()
-        return bool(given) and hmac.compare_digest(given, expected)
+        if given and hmac.compare_digest(given, expected):
+            return "query"
+        prefix = self.cookie.encode() + b"="
+        for part in cookies.split(b";"):
+            part = part.strip()
+            if part.startswith(prefix) and hmac.compare_digest(part[len(prefix):], expected):
+                return "cookie"
+        return None
+
+    def _setting_cookie(self, send: Any) -> Any:
+        assert self.token is not None
+        cookie = (f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict").encode()
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"set-cookie", cookie)]}
+            await send(message)
+
+        return sending
 
     async def _read(self, scope: Scope, receive: Any) -> bytes | None:
         for name, value in scope.get("headers", []):
@@ -87,6 +124,13 @@ class Guard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _navigation(scope: Scope) -> bool:
+    """A browser's top-level GET navigation (the user opening a page)."""
+    headers = dict(scope.get("headers", []))
+    return (scope.get("method") == "GET"
+            and headers.get(b"sec-fetch-mode", b"").lower() == b"navigate")
 
 
 def _replay(body: bytes, receive: Any) -> Any:

@@ -56,6 +56,20 @@ class HistoryPage:
 
 
 @dataclass
+class JobRow:
+    """A prompt as the jobs view lists it: no body, only the workflow id it carries."""
+
+    id: str
+    number: int
+    status: str
+    created: float
+    started: float | None
+    finished: float | None
+    workflow_id: str | None
+    result: dict[str, Any] | None
+
+
+@dataclass
 class PromptRow:
     """One prompt: its body as submitted, and (once finished) its result."""
 
@@ -237,6 +251,41 @@ class PromptQueue:
                 rows.append(self._parsed(row))
             cursor.close()
         return HistoryPage(rows, int(total), offset)
+
+    def jobs(self, statuses: tuple[str, ...], *, workflow_id: str | None = None,
+             by_duration: bool = False, descending: bool = True, limit: int = 200,
+             offset: int = 0) -> tuple[list[JobRow], int]:
+        """(a page of the prompts whose status is one of `statuses`, how many there are),
+        newest (or longest running) first unless not `descending`; bodies are not read."""
+        marks = ",".join("?" * len(statuses))
+        workflow = "json_extract(body, '$.extra_data.extra_pnginfo.workflow.id')"
+        order = "COALESCE(finished, 0) - COALESCE(started, 0)" if by_duration else "created"
+        way = "DESC" if descending else "ASC"
+        with self._lock:
+            held = [k for k in self._held]
+            held_in = [k for k, v in self._held.items() if v[0] in statuses]
+            where = (f"((status IN ({marks}) AND id NOT IN ({','.join('?' * len(held))}))"
+                     f" OR id IN ({','.join('?' * len(held_in))}))")
+            params: list[Any] = [*statuses, *held, *held_in]
+            if workflow_id is not None:
+                where += f" AND {workflow} = ?"
+                params.append(workflow_id)
+            (total,) = self._db.execute(f"SELECT COUNT(*) FROM prompts WHERE {where}",
+                                        params).fetchone()
+            rows = self._db.execute(
+                f"SELECT id, number, status, created, started, finished, {workflow}, result "
+                f"FROM prompts WHERE {where} ORDER BY {order} {way}, number {way} "
+                "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
+            jobs = []
+            for r in rows:
+                job = JobRow(r[0], r[1], r[2], r[3], r[4], r[5],
+                             r[6] if isinstance(r[6], str) else None,
+                             json.loads(r[7]) if r[7] else None)
+                if job.id in self._held:
+                    status, when, text = self._held[job.id]
+                    job.status, job.finished, job.result = status, when, json.loads(text)
+                jobs.append(job)
+        return jobs, int(total)
 
     def delete(self, ids: list[str], *, statuses: tuple[str, ...]) -> int:
         """Delete the given prompts if their status is one of `statuses`."""

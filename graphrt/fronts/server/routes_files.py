@@ -7,6 +7,8 @@
 Every name goes through `graphrt.core.paths.confined`: absolute paths, '..', NUL, drive letters
 and symlinks that leave the folder are refused with 400, the folder named, not spelled out.
 `temp` is accepted as a synonym of `output` (PreviewImage writes into <output>/previews).
+An input that is not in <input> is looked up among the inputs graphrt ships (`example.png`,
+which LoadImage offers and the built-in graphs use), as the op that loads it does.
 An upload is measured from its header (never decoded) and refused when it has more pixels
 than the server's limit.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import re
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +51,11 @@ def _folder(server: Server, kind: str) -> Path | None:
     return {"output": folders.output, "temp": folders.output, "input": folders.input}.get(kind)
 
 
+def shipped_inputs() -> Path:
+    """The folder of the example inputs shipped with graphrt (graphrt.graphs/input)."""
+    return Path(str(resources.files("graphrt.graphs"))) / "input"
+
+
 def resolve(server: Server, kind: str, subfolder: str, filename: str) -> Path:
     """The file a (type, subfolder, filename) triple names; raises UnsafePath."""
     folder = _folder(server, kind)
@@ -70,6 +78,8 @@ async def view(request: Request) -> Response:
         path = resolve(server, q.get("type") or "output", q.get("subfolder") or "", filename)
     except UnsafePath as exc:
         return _refuse("unsafe_path", str(exc), server=server)
+    if not path.is_file() and q.get("type") == "input" and not q.get("subfolder"):
+        path = confined(shipped_inputs(), filename)  # the name passed resolve's checks
     if not path.is_file():
         return _refuse("not_found", f"no file {filename!r}", 404)
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -134,7 +134,7 @@ class Worker:
         try:
             if plan is None:  # recovered after a restart: plan it again, within the limits
                 plan = self.prepare(row, self._cancel)
-            msgs.sources = {n: plan.node(n).source for n in plan.order}
+            msgs.use_plan(plan)
             result = self.runtime.run(plan, on_event=msgs, cancel=self._cancel)
         except Cancelled:  # interrupted while it was planned again
             if self._stop.is_set():

@@ -1,26 +1,45 @@
 """GET /ws?clientId=ID: the WebSocket of ComfyUI's API.
 
 On connect the client gets {"type": "status", "data": {"status": ..., "sid": ID}}; then
-every message for its client id, or for everyone. A send-only handler never notices a
-client that left, so a receive loop runs beside the sender; when either ends, both stop
-and the client is unregistered.
+every message for its client id, or for everyone. A client that sends its feature flags
+({"type": "feature_flags", ...}, as the editor does first) gets the server's back, as
+ComfyUI answers. A send-only handler never notices a client that left, so a receive loop
+runs beside the sender; when either ends, both stop and the client is unregistered. The
+socket is served at /ws and /api/ws.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from graphrt.fronts.server.routes_system import server_features
 
 if TYPE_CHECKING:
     from graphrt.fronts.server.app import Server
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,128}$")
+MAX_CLIENT_MESSAGE = 64 * 1024  # characters of a client's message that are read
+
+
+def asks_features(message: Mapping[str, Any]) -> bool:
+    """Whether a received WebSocket message is the client's feature flags."""
+    text = message.get("text")
+    if not isinstance(text, str) or len(text) > MAX_CLIENT_MESSAGE:
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") == "feature_flags"
 
 
 async def websocket(ws: WebSocket) -> None:
@@ -43,6 +62,8 @@ async def websocket(ws: WebSocket) -> None:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
                     return
+                if asks_features(message):
+                    server.hub.send("feature_flags", server_features(server), sid)
 
         tasks = [asyncio.create_task(pump()), asyncio.create_task(drain())]
         try:
