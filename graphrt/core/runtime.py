@@ -6,6 +6,10 @@
 
 The core runtime takes its registry and document formats explicitly; `graphrt.Runtime`
 (graphrt.library) is this class with graphrt's op library and formats as defaults.
+
+Plans run in this process unless an `executor` is given (`Runtime(executor=...)`, such as
+graphrt.distributed's RayExecutor): it then runs every plan, and plan reports ask it what
+the cluster holds and where each part would go.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import events as ev
 from .document import DocumentFormat
@@ -26,7 +30,7 @@ from .expand import Budget
 from .graph import Graph
 from .paths import Folders
 from .pipeline import Check, Preparer, Source
-from .plan import Plan, Status, decide
+from .plan import KeyLookup, Plan, Status, decide
 from .registry import Registry
 from .request import request_digest
 from .settings import RunSettings
@@ -36,12 +40,30 @@ from .store.memory import DEFAULT_BUDGET as MEMORY_BUDGET
 PLANS_KEPT = 8  # plans of recent requests, for identical resubmissions
 
 
+class Executor(Protocol):
+    """Runs plans outside this process (see the module docstring)."""
+
+    def bind(self, runtime: Runtime) -> None:
+        """Take the runtime's folders, settings and cache options for its workers."""
+
+    def run(self, plan: Plan, sink: ev.Sink | None, cancel: threading.Event) -> RunResult:
+        """Run `plan` as `Execution.run` would; `cancel` is the run's interrupt flag."""
+
+    def lookup(self) -> KeyLookup:
+        """The keys held anywhere the executor can reach (for plan reports)."""
+
+    def routes(self, plan: Plan) -> list[dict[str, Any]]:
+        """Where each part of `plan` would run now, and why."""
+
+
 @dataclass
 class PlanReport:
-    """What a run would do, before it runs: per node, execute / cached / skipped."""
+    """What a run would do, before it runs: per node, execute / cached / skipped (and, with
+    an executor, the route of each part)."""
 
     plan: Plan
     statuses: dict[str, Status]
+    routes: list[dict[str, Any]] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -66,10 +88,13 @@ class PlanReport:
         rows = self.rows()
         count = {s: sum(1 for r in rows if r["status"] == s)
                  for s in ("execute", "cached", "skipped")}
-        return {"nodes": rows, "outputs": {k: str(v) for k, v in self.plan.outputs.items()},
-                "summary": {**count, "model_calls": self.model_calls},
-                "settings": {"device": self.plan.settings.device,
-                             "dtype": self.plan.settings.dtype}}
+        out = {"nodes": rows, "outputs": {k: str(v) for k, v in self.plan.outputs.items()},
+               "summary": {**count, "model_calls": self.model_calls},
+               "settings": {"device": self.plan.settings.device,
+                            "dtype": self.plan.settings.dtype}}
+        if self.routes is not None:
+            out["routes"] = self.routes
+        return out
 
 
 class Runtime:
@@ -92,6 +117,7 @@ class Runtime:
         input_dir: str | Path | None = None,
         output_dir: str | Path | None = None,
         strict: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         disk = None
@@ -111,6 +137,9 @@ class Runtime:
         self._plans_lock = threading.Lock()  # the server prepares and runs in two threads
         self._cancel = threading.Event()  # the current (or last) run's interrupt flag
         self._lock = threading.Lock()
+        self.executor = executor
+        if executor is not None:
+            executor.bind(self)
 
     def load(self, source: Source, *, args: Mapping[str, Any] | None = None,
              overrides: Mapping[str, Any] | None = None) -> Graph:
@@ -153,6 +182,9 @@ class Runtime:
         """Tell per node whether a run would execute it, take it from the cache, or skip it."""
         plan = source if isinstance(source, Plan) else self.prepare(
             source, args=args, overrides=overrides, outputs=outputs)
+        if self.executor is not None:
+            return PlanReport(plan, decide(plan, self.executor.lookup()),
+                              self.executor.routes(plan))
         return PlanReport(plan, decide(plan, self.store))
 
     def run(
@@ -172,6 +204,9 @@ class Runtime:
         calling `interrupt()`, stops the run at its next progress tick or node boundary."""
         plan = source if isinstance(source, Plan) else self.prepare(
             source, args=args, overrides=overrides, outputs=outputs)
+        if self.executor is not None:  # runs of several threads go on at once, on workers
+            self._cancel = cancel or threading.Event()
+            return self.executor.run(plan, on_event, self._cancel)
         with self._lock, gc_frozen():
             self._cancel = cancel or threading.Event()
             run = Execution(plan, self.store, self.folders, on_event, self._cancel,

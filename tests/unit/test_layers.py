@@ -4,6 +4,8 @@ core (graphrt/core): the engine; imports nothing of compat, fronts, the op libra
   library module, torch or the model libraries, and names no diffusion port type or ComfyUI.
 ops (the op library): may import core; never compat, fronts or the library module.
 compat (graphrt/compat): may import core; never fronts.
+distributed (graphrt/distributed): may import core (and Ray, lazily); never the op library,
+  compat, fronts or the library module.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ def test_compat_imports_no_front_end() -> None:
     assert offending(sources(ROOT / "graphrt" / "compat"), forbidden) == []
 
 
+def test_distributed_imports_only_the_core() -> None:
+    forbidden = ("graphrt.compat", "graphrt.fronts", "graphrt.ops", "graphrt.library", *HEAVY)
+    assert offending(sources(ROOT / "graphrt" / "distributed"), forbidden) == []
+
+
 def test_core_names_no_diffusion_type_and_no_comfyui() -> None:
     for path in sources(CORE):
         text = path.read_text()
@@ -103,7 +110,7 @@ def test_the_rule_catches_a_violation(tmp_path: Path, forbidden: str) -> None:
 def test_architecture_md_names_every_layer_folder_and_core_module() -> None:
     text = (ROOT / "ARCHITECTURE.md").read_text()
     folders = ["graphrt/core/", "graphrt/compat/", "graphrt/fronts/", "graphrt/library.py",
-               "ops/"]
+               "graphrt/distributed/", "ops/"]
     folders += [f"{p.name}/" for p in (ROOT / "ops").iterdir()
                 if p.is_dir() and (p / "__init__.py").exists()]
     folders += [f"{p.name}/" for sub in ("compat", "fronts")

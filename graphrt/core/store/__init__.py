@@ -139,4 +139,4 @@ class TieredStore:
                 self._lost(fault)
 
 
-__all__ = ["MISSING", "DiskStore", "MemoryStore", "Store", "TieredStore"]
+__all__ = ["MISSING", "DiskStore", "MemoryStore", "Store", "TieredStore", "Watcher"]

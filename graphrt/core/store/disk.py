@@ -1,10 +1,16 @@
-"""Persistent, content-addressed disk store with a byte budget.
+"""Persistent, content-addressed disk store with a byte budget, shared by processes.
 
 Layout: <root>/objects/<k[:2]>/<key>.<ext>, <root>/tmp/ (writes in progress) and an SQLite
-index (WAL) of key, extension, size, xxh3_128 checksum and last access. Writes go to a file
-in tmp/ renamed into place, then the index row; reads verify the checksum, and a corrupt or
-missing file is dropped and reported (`CorruptEntry`), never returned. Beyond the budget,
-least recently used entries go. Several processes may share one root.
+index (WAL) of key, extension, size, xxh3_128 checksum and last access. Keys are content
+addresses (the hash of what a node computes), so every writer of a key writes the same
+result. Each file carries its own checksum (`seal`): a header, the xxh3_128 of the payload,
+the payload. A write goes to a file in tmp/ (named for its host, process and a random
+token) renamed into place, then the index row; a read trusts nothing but the file, so
+writers that race on one key, or a reader that races a writer, never produce a file whose
+checksum belongs to another: the rename is atomic and each file is whole or absent. A
+corrupt file is dropped and reported (`CorruptEntry`), never returned; a file another
+process evicted is a miss. Beyond the budget, least recently used entries go (one process
+at a time: eviction runs in a write transaction). Several processes may share one root.
 
 Faults of the store itself (an index that is not a database, a full or read-only disk, a
 root that cannot be made) raise `DiskFault`, never a bare OSError or sqlite3.Error. The
@@ -17,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -33,15 +41,36 @@ from . import codec
 DEFAULT_BUDGET = 20 * 1024**3
 STALE_TMP_S = 600.0
 INDEX = "index.sqlite"
+LAYOUT = 2  # the index's user_version: 2 = files sealed with their checksum
+MAGIC = b"graphrt\x02"
+_HEADER = len(MAGIC) + 16
 _SCHEMA = """CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY, ext TEXT NOT NULL, size INTEGER NOT NULL,
     checksum TEXT NOT NULL, created REAL NOT NULL, accessed REAL NOT NULL)"""
+
+
+def seal(payload: bytes) -> bytes:
+    """A file's bytes: MAGIC, the payload's xxh3_128 digest, the payload."""
+    return MAGIC + xxhash.xxh3_128_digest(payload) + payload
+
+
+def unseal(data: bytes) -> bytes | None:
+    """The payload of a sealed file, or None when its header or checksum is wrong."""
+    if len(data) < _HEADER or not data.startswith(MAGIC):
+        return None
+    payload = data[_HEADER:]
+    if xxhash.xxh3_128_digest(payload) != data[len(MAGIC):_HEADER]:
+        return None
+    return payload
 
 
 def write_file(path: Path, data: bytes) -> None:
     """Write `data` to a new file (one function, so tests can inject a full disk here)."""
     with open(path, "wb") as f:
         f.write(data)
+
+
+_HOST = socket.gethostname()  # with the process and a random token: a unique tmp name
 
 
 class DiskStore:
@@ -95,10 +124,27 @@ class DiskStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(_SCHEMA)
+            if db.execute("PRAGMA user_version").fetchone()[0] < LAYOUT:
+                self._migrate(db)
         except BaseException:
             db.close()
             raise
         return db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Forget the entries of an older layout (files without a seal): it is a cache."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] < LAYOUT:
+                rows = db.execute("SELECT key, ext FROM entries").fetchall()
+                db.execute("DELETE FROM entries")
+                db.execute(f"PRAGMA user_version={LAYOUT}")
+                for key, ext in rows:
+                    self.path(key, ext).unlink(missing_ok=True)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _sweep(self) -> None:
         """Remove temporary files that no live writer holds (left by a killed process)."""
@@ -109,19 +155,23 @@ class DiskStore:
                     tmp.unlink()
 
     def get(self, key: str, default: Any = None) -> Any:
-        rows = self._sql("read the index", "SELECT ext, checksum FROM entries WHERE key=?",
+        rows = self._sql("read the index", "SELECT ext FROM entries WHERE key=?",
                          (key,))
         if not rows:
             self.misses += 1
             return default
-        ext, checksum = rows[0]
+        ext = rows[0][0]
         path = self.path(key, ext)
         try:
-            data = path.read_bytes()
+            data = unseal(path.read_bytes())
+        except FileNotFoundError:  # evicted by another process since the row was read
+            self._forget(key, ext)
+            self.misses += 1
+            return default
         except OSError as exc:
             self._drop(key, ext)
             raise CorruptEntry(key, f"file unreadable: {exc}") from exc
-        if xxhash.xxh3_128_hexdigest(data) != checksum:
+        if data is None:
             self._drop(key, ext)
             raise CorruptEntry(key, "checksum mismatch")
         try:
@@ -141,11 +191,11 @@ class DiskStore:
         if self._db is None:
             self._sql("open the index", "SELECT 1")  # the folders exist from here on
         path = self.path(key, ext)
-        tmp = self.root / "tmp" / f"{path.name}.{os.getpid()}.{threading.get_ident()}"
+        tmp = self.root / "tmp" / f"{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}"
         with self._faults("write an entry"):
             try:
                 path.parent.mkdir(exist_ok=True)
-                write_file(tmp, data)
+                write_file(tmp, seal(data))
                 os.replace(tmp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -174,18 +224,30 @@ class DiskStore:
             db.execute("DELETE FROM entries WHERE key=?", (key,))
             self.path(key, ext).unlink(missing_ok=True)
 
+    def _forget(self, key: str, ext: str) -> None:
+        """Drop the row of an entry whose file is gone (no file is removed: none is there)."""
+        self._sql("update the index", "DELETE FROM entries WHERE key=? AND ext=?", (key, ext))
+
     def _evict(self) -> None:
         with self._index("evict entries") as db:
             total = db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
             if total <= self.max_bytes:
                 return
-            rows = db.execute("SELECT key, ext, size FROM entries ORDER BY accessed").fetchall()
-            for key, ext, size in rows:
-                if total <= self.max_bytes:
-                    break
-                db.execute("DELETE FROM entries WHERE key=?", (key,))
-                self.path(key, ext).unlink(missing_ok=True)
-                total -= size
+            db.execute("BEGIN IMMEDIATE")  # one evictor at a time across processes
+            try:
+                total = db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
+                rows = db.execute("SELECT key, ext, size FROM entries ORDER BY accessed"
+                                  ).fetchall()
+                for key, ext, size in rows:
+                    if total <= self.max_bytes:
+                        break
+                    db.execute("DELETE FROM entries WHERE key=?", (key,))
+                    self.path(key, ext).unlink(missing_ok=True)
+                    total -= size
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def stats(self) -> dict[str, Any]:
         with self._index("read the index") as db:

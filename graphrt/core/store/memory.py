@@ -1,9 +1,14 @@
-"""In-memory LRU store bounded by bytes. Holds any object, live models included."""
+"""In-memory LRU store bounded by bytes. Holds any object, live models included.
+
+`on_evict`, when given, is told the key of every entry the budget pushes out (after the
+store's lock is released), so a host can report which results a process no longer holds.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from ..values import nbytes
@@ -14,8 +19,10 @@ DEFAULT_BUDGET = 4 * 1024**3
 class MemoryStore:
     """key → value, evicting the least recently used entries beyond `max_bytes`."""
 
-    def __init__(self, max_bytes: int = DEFAULT_BUDGET) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_BUDGET,
+                 on_evict: Callable[[str], None] | None = None) -> None:
         self.max_bytes = max_bytes
+        self.on_evict = on_evict
         self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -33,6 +40,7 @@ class MemoryStore:
 
     def put(self, key: str, value: Any) -> None:
         size = nbytes(value)
+        evicted: list[str] = []
         with self._lock:
             if key in self._items:
                 self._bytes -= self._items.pop(key)[1]
@@ -41,9 +49,13 @@ class MemoryStore:
             self._items[key] = (value, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _, (_, old) = self._items.popitem(last=False)
+                old_key, (_, old) = self._items.popitem(last=False)
                 self._bytes -= old
                 self.evictions += 1
+                evicted.append(old_key)
+        if evicted and self.on_evict is not None:
+            for old_key in evicted:
+                self.on_evict(old_key)
 
     def discard(self, key: str) -> None:
         with self._lock:

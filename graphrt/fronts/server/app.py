@@ -71,10 +71,15 @@ class Server:
         self.config = config
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.lock = StateLock(config.state_dir)
+        executor = None
+        if config.ray_address is not None and runtime is None:  # Ray only when asked for
+            from graphrt.distributed import RayExecutor
+
+            executor = RayExecutor(config.ray_address)
         self.runtime = runtime or default_runtime(
             cache_dir=config.effective_cache_dir, models_dir=config.models_dir,
             input_dir=config.input_dir, output_dir=config.output_dir, device=config.device,
-            dtype=config.dtype)
+            dtype=config.dtype, executor=executor)
         folders = self.runtime.folders
         self.roots: Mapping[str, Path] = {
             "models": folders.models, "input": folders.input, "output": folders.output,

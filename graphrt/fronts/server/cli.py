@@ -68,6 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds a client has to send a request's body (default 60)")
     p.add_argument("--no-frontend", action="store_true",
                    help="do not serve the ComfyUI editor at / (the API only)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run prompts on Ray workers, one per GPU (pip install graphrt[ray]): "
+                   "on the cluster at ADDRESS, or a local one started without it")
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=run)
 
@@ -87,7 +90,8 @@ def config_from(ns: argparse.Namespace) -> ServerConfig:
                         limits=limits, disk_cache=not ns.no_disk_cache,
                         cache_dir=path(ns.cache_dir), models_dir=path(ns.models_dir),
                         input_dir=path(ns.input_dir), output_dir=path(ns.output_dir),
-                        device=ns.device, dtype=ns.dtype, frontend=not ns.no_frontend)
+                        device=ns.device, dtype=ns.dtype, frontend=not ns.no_frontend,
+                        ray_address=ns.ray)
 
 
 def run(ns: argparse.Namespace) -> int:

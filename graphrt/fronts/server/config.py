@@ -65,6 +65,7 @@ class ServerConfig:
     output_dir: Path | None = None
     device: str = "auto"
     dtype: str = "auto"
+    ray_address: str | None = None  # run prompts on Ray workers: "local" starts a cluster
     frontend: bool = True  # serve the ComfyUI editor at / (`--no-frontend` turns it off)
 
     @property
