@@ -21,6 +21,7 @@ from . import (
     impact,
     latent,
     latent_edit,
+    latent_noise,
     lora,
     mask,
     merge,
@@ -59,4 +60,8 @@ OPS: list[Any] = [
     custom.custom_advanced,
     pipe.make, pipe.split, pipe.edit, pipe.sampler,
     impact.regional_sampler, impact.preview_bridge,
+    cond.set_area, cond.set_area_percentage, cond.set_area_strength, cond.set_timestep_range,
+    custom.dual_cfg, schedule.get_sigma, impact.ksampler, impact.two_samplers_for_mask,
+    latent_noise.noisy, latent_noise.duplicate_index, latent_noise.slerp,
+    latent_noise.inject_noise,
 ]

@@ -1,4 +1,9 @@
-"""cond.* — combining and masking CONDITIONING entries (never mutating them)."""
+"""cond.* — combining, masking and placing CONDITIONING entries (never mutating them).
+
+The options these ops set are read by the samplers as ComfyUI's do (ops/kernels/conds.py,
+docs/semantics.md §16): "area", "strength", "mask" with "mask_strength" and
+"set_area_to_bounds", "start_percent" / "end_percent".
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pydantic import Field
 
 from graphrt.core.op import NoParams, Params, op
 
+from .latent_edit import MAX_RESOLUTION
 from .types import Conditioning, Mask
 
 
@@ -23,15 +29,72 @@ class SetMask(Params):
     set_cond_area: Literal["default", "mask bounds"] = "default"
 
 
-@op("cond.set_mask", version=1)
+def _with(conditioning: Conditioning, **values: Any) -> Conditioning:
+    """Every entry with `values` set in a copy of its options (conditioning_set_values)."""
+    return [[context, {**options, **values}] for context, options in conditioning]
+
+
+@op("cond.set_mask", version=2)
 def set_mask(p: SetMask, conditioning: Conditioning, mask: Mask) -> Conditioning:
-    """Restrict every entry to `mask` with a strength (ConditioningSetMask)."""
+    """Restrict every entry to `mask`, weighted by `strength` (ConditioningSetMask); with
+    "mask bounds" the model sees only the mask's bounding box."""
     m = mask if mask.ndim == 3 else mask.unsqueeze(0)
-    out = []
-    for context, options in conditioning:
-        out.append([context, {**options, "mask": m, "strength": p.strength,
-                              "set_area_to_bounds": p.set_cond_area != "default"}])
-    return out
+    return _with(conditioning, mask=m, set_area_to_bounds=p.set_cond_area != "default",
+                 mask_strength=p.strength)
+
+
+class SetArea(Params):
+    width: int = Field(64, ge=64, le=MAX_RESOLUTION)
+    height: int = Field(64, ge=64, le=MAX_RESOLUTION)
+    x: int = Field(0, ge=0, le=MAX_RESOLUTION)
+    y: int = Field(0, ge=0, le=MAX_RESOLUTION)
+    strength: float = Field(1.0, ge=0.0, le=10.0)
+
+
+@op("cond.set_area", version=1)
+def set_area(p: SetArea, conditioning: Conditioning) -> Conditioning:
+    """Confine every entry to a pixel rectangle, in latent pixels (÷ 8, rounded down) and
+    feathered at its inner edges by the samplers (ConditioningSetArea)."""
+    area = (p.height // 8, p.width // 8, p.y // 8, p.x // 8)
+    return _with(conditioning, area=area, strength=p.strength, set_area_to_bounds=False)
+
+
+class SetAreaPercentage(Params):
+    width: float = Field(1.0, ge=0.0, le=1.0)
+    height: float = Field(1.0, ge=0.0, le=1.0)
+    x: float = Field(0.0, ge=0.0, le=1.0)
+    y: float = Field(0.0, ge=0.0, le=1.0)
+    strength: float = Field(1.0, ge=0.0, le=10.0)
+
+
+@op("cond.set_area_percentage", version=1)
+def set_area_percentage(p: SetAreaPercentage, conditioning: Conditioning) -> Conditioning:
+    """Confine every entry to a rectangle given as fractions of the latent, resolved when
+    sampling (ConditioningSetAreaPercentage)."""
+    area = ("percentage", p.height, p.width, p.y, p.x)
+    return _with(conditioning, area=area, strength=p.strength, set_area_to_bounds=False)
+
+
+class SetStrength(Params):
+    strength: float = Field(1.0, ge=0.0, le=10.0)
+
+
+@op("cond.set_area_strength", version=1)
+def set_area_strength(p: SetStrength, conditioning: Conditioning) -> Conditioning:
+    """Set every entry's weight (ConditioningSetAreaStrength)."""
+    return _with(conditioning, strength=p.strength)
+
+
+class TimestepRange(Params):
+    start: float = Field(0.0, ge=0.0, le=1.0, description="fraction of the run it starts at")
+    end: float = Field(1.0, ge=0.0, le=1.0, description="fraction of the run it ends at")
+
+
+@op("cond.set_timestep_range", version=1)
+def set_timestep_range(p: TimestepRange, conditioning: Conditioning) -> Conditioning:
+    """Let every entry count only between two fractions of the sampling run, as σ of the
+    model's schedule (ConditioningSetTimestepRange)."""
+    return _with(conditioning, start_percent=p.start, end_percent=p.end)
 
 
 def _with_pooled(options: dict[str, Any], pooled: Any) -> dict[str, Any]:

@@ -7,6 +7,14 @@ leftover noise kept, so the regional steps add no noise), every call returning i
 state (the last still ends at σ = 0). `seed_2nd_mode` values other than "ignore" re-noise
 between the two stages with a second seed; graphrt has no such stage, so they are refused.
 
+`impact.ksampler` is KSamplerProvider: a KSAMPLER value, Impact's KSamplerWrapper, whose
+`sample(latent)` is impact_sample: one `separated_sample` call (Impact 727295b,
+impact_sampling.py) over N′ = floor(steps/denoise) steps from N′ − steps, noise added from
+the seed, the last step to σ = 0. `impact.two_samplers_for_mask` is TwoSamplersForMask: the
+base KSAMPLER on the latent with noise mask [mask ≠ 1], then the mask KSAMPLER on its result
+with noise mask `mask`; the result carries no noise mask. Both samplers' settings arrive as
+values, so its model calls are unknown when planning.
+
 `impact.preview_bridge` is PreviewBridge as a preview: the images are saved like PreviewImage
 and passed through; the MASK output is empty (zeros), since the editor's mask edit (the
 `image` widget) is not reproduced, and a non-empty `image` is refused.
@@ -14,22 +22,24 @@ and passed through; the MASK output is empty (zeros), since the editor's mask ed
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, Self
+import math
+from typing import Any, Literal, NamedTuple, Self
 
 from pydantic import Field, model_validator
 
 from graphrt.core.context import OpContext
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
-from graphrt.core.op import macro, op
+from graphrt.core.hints import Cost
+from graphrt.core.op import Params, macro, op
 from graphrt.core.types import Files
 
 from .image import SAVED_IMAGE, Save, _save_fingerprint, save
 from .region import region_links, sampler_links
-from .sample.params import MAX_STEPS, SEED_MAX, Seeded
+from .sample.params import MAX_STEPS, SEED_MAX, Guidance, NoiseMode, Seeded
 from .sample.regional import Regional, build_regional
 from .sample.separated import Mode, RecoverySampler
-from .types import Image, Latent, Mask, RegionalPrompts, Sampler
+from .types import BasicPipe, Image, KSampler, Latent, Mask, RegionalPrompts, Sampler
 
 Seed2ndMode = Literal["ignore", "fixed", "seed+seed_2nd", "seed-seed_2nd", "increment",
                       "decrement", "randomize"]
@@ -78,6 +88,69 @@ def regional_sampler(p: RegionalSampler, g: Builder, latent: Ref[Latent],
     `base_only_steps` base-only steps first."""
     return build_regional(g, p.plan(), latent, sampler_links(g, base_sampler),
                           region_links(g, regional_prompts))
+
+
+class KSamplerProvider(Guidance):
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    steps: int = Field(20, ge=1, le=MAX_STEPS)
+    denoise: float = Field(1.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _total(self) -> Self:
+        if self.denoise == 0.0:
+            raise ValueError("denoise must be > 0 (Impact divides steps by it)")
+        if math.floor(self.steps / self.denoise) > MAX_STEPS:
+            raise ValueError(f"steps/denoise = {self.steps}/{self.denoise} exceeds {MAX_STEPS}")
+        return self
+
+
+def _steps(p: KSamplerProvider) -> Cost:
+    return Cost(steps=p.steps)
+
+
+@op("impact.ksampler", version=1, cost=_steps)
+def ksampler(p: KSamplerProvider, basic_pipe: BasicPipe) -> KSampler:
+    """The pipe's model and conditioning with a whole sampling run's settings
+    (KSamplerProvider)."""
+    model, _clip, _vae, positive, negative = basic_pipe
+    return {"model": model, "positive": positive, "negative": negative, **p.model_dump()}
+
+
+def _ksample(bundle: dict[str, Any], latent: Latent, mask: Any, noise_mode: str,
+             report: Any) -> Latent:
+    """KSamplerWrapper.sample through `mask` (impact_sample, Impact's separated_sample)."""
+    from .kernels.separated import run_separated
+
+    total = math.floor(bundle["steps"] / bundle["denoise"])
+    return run_separated(bundle["model"], latent, bundle["positive"], bundle["negative"],
+                         seed=bundle["seed"], steps=total, cfg=bundle["cfg"],
+                         sampler=bundle["sampler"], scheduler=bundle["scheduler"],
+                         start=total - bundle["steps"], end=total, add_noise=True,
+                         leftover=False, mask=mask, noise_mode=noise_mode, callback=report)
+
+
+class TwoSamplers(Params):
+    noise_mode: NoiseMode = Field("graphrt", description=Seeded.model_fields[
+        "noise_mode"].description)
+
+
+def _unknown(p: TwoSamplers) -> int | None:
+    return None
+
+
+@op("impact.two_samplers_for_mask", version=1, model_calls=_unknown, device=True)
+def two_samplers_for_mask(p: TwoSamplers, latent: Latent, base_sampler: KSampler,
+                          mask_sampler: KSampler, mask: Mask, *, ctx: OpContext) -> Latent:
+    """The base sampler outside the mask, then the mask sampler inside it
+    (TwoSamplersForMask)."""
+    import torch
+
+    from .sample.basic import progress
+
+    report = progress(ctx)
+    inv = torch.where(mask != 1.0, 1.0, 0.0).to(torch.float32)
+    out = _ksample(base_sampler, latent, inv, p.noise_mode, report)
+    return _ksample(mask_sampler, out, mask, p.noise_mode, report)
 
 
 class PreviewBridge(Save):

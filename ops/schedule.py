@@ -6,7 +6,9 @@ scheduler nodes (comfy_extras/nodes_custom_sampler.py): `schedule.basic` is Basi
 (the model's table, the tail of sched(int(steps/denoise)), no penultimate-sigma drop),
 `schedule.karras|exponential|polyexponential` are k-diffusion's closed forms over
 [sigma_min, sigma_max], `schedule.sd_turbo` is SDTurboScheduler's ten timesteps, and
-`sigmas.split|split_denoise|flip` slice and reverse as ComfyUI's tensors do. ComfyUI
+`sigmas.split|split_denoise|flip` slice and reverse as ComfyUI's tensors do, and
+`sigmas.get_sigma` is ComfyUI_Noise's BNK_GetSigma. The schedules declare their step count
+as their cost (the samplers that run them cannot know it when planning). ComfyUI
 computes the closed forms in float32; here they are float64 until the sampler's float32
 tensor, so a value may differ from ComfyUI's in its last float32 bit.
 """
@@ -19,8 +21,10 @@ from typing import Any, NamedTuple, Self
 from pydantic import Field, model_validator
 
 from graphrt.core.op import NoParams, Params, op
+from graphrt.core.types import Float
 
-from .sample.params import MAX_STEPS, SchedulerName
+from .sample.basic import step_cost
+from .sample.params import MAX_STEPS, SamplerName, SchedulerName
 from .types import Model, Sigmas
 
 DEFAULT_SIGMA_MAX = 14.614642  # ComfyUI's widget defaults (SD 1.x's table ends)
@@ -41,7 +45,7 @@ class Basic(Params):
         return self
 
 
-@op("schedule.basic", version=1)
+@op("schedule.basic", version=1, cost=step_cost)
 def basic(p: Basic, model: Model) -> Sigmas:
     """The model's `scheduler` schedule (BasicScheduler): sched(steps) at denoise 1, [] at
     denoise ≤ 0, else the last steps+1 sigmas of sched(int(steps/denoise))."""
@@ -76,7 +80,7 @@ def _ramp(a: float, b: float, n: int) -> list[float]:
     return [a] if n == 1 else [a + (b - a) * i / (n - 1) for i in range(n)]
 
 
-@op("schedule.karras", version=1)
+@op("schedule.karras", version=1, cost=step_cost)
 def karras(p: Karras) -> Sigmas:
     """(σmax^(1/ρ) + r·(σmin^(1/ρ) − σmax^(1/ρ)))^ρ for r = 0 … 1 in `steps` points, then 0
     (KarrasScheduler)."""
@@ -92,7 +96,7 @@ class Exponential(Range):
         return self
 
 
-@op("schedule.exponential", version=1)
+@op("schedule.exponential", version=1, cost=step_cost)
 def exponential(p: Exponential) -> Sigmas:
     """exp of `steps` points evenly spaced from ln σmax to ln σmin, then 0
     (ExponentialScheduler)."""
@@ -104,7 +108,7 @@ class Polyexponential(Exponential):
     rho: float = Field(1.0, ge=0.0, le=100.0)
 
 
-@op("schedule.polyexponential", version=1)
+@op("schedule.polyexponential", version=1, cost=step_cost)
 def polyexponential(p: Polyexponential) -> Sigmas:
     """exp(r^ρ·(ln σmax − ln σmin) + ln σmin) for r = 1 … 0 in `steps` points, then 0
     (PolyexponentialScheduler)."""
@@ -117,7 +121,7 @@ class SDTurbo(Params):
     denoise: float = Field(1.0, ge=0.0, le=1.0)
 
 
-@op("schedule.sd_turbo", version=1)
+@op("schedule.sd_turbo", version=1, cost=step_cost)
 def sd_turbo(p: SDTurbo, model: Model) -> Sigmas:
     """σ at timesteps 999, 899, …, 99 from index 10 − int(10·denoise), `steps` of them (fewer
     at the end of the ten), then 0 (SDTurboScheduler)."""
@@ -162,3 +166,29 @@ def flip(p: NoParams, sigmas: Sigmas) -> Sigmas:
     if out and out[0] == 0:
         out[0] = 0.0001
     return out
+
+
+class GetSigma(Params):
+    sampler: SamplerName = "euler"
+    scheduler: SchedulerName = "normal"
+    steps: int = Field(10000, ge=0, le=MAX_STEPS)
+    start_at_step: int = Field(0, ge=0, le=MAX_STEPS)
+    end_at_step: int = Field(10000, ge=1, le=MAX_STEPS)
+
+
+@op("sigmas.get_sigma", version=1, cost=step_cost)
+def get_sigma(p: GetSigma, model: Model) -> Float:
+    """(σ[start] − σ[end]) / latent scale of KSampler's schedule at denoise 1, end ≤ steps and
+    start ≤ end, in float32: the noise between two steps in raw latent units (ComfyUI_Noise's
+    BNK_GetSigma); 0 for 0 steps."""
+    import torch
+
+    from .kernels.steps import base_sigmas
+
+    if p.steps == 0:
+        return 0.0
+    sigmas = torch.tensor(base_sigmas(p.sampler, p.scheduler, p.steps, table=model.table),
+                          dtype=torch.float32)
+    end = min(p.steps, p.end_at_step)
+    start = min(p.start_at_step, end)
+    return float((sigmas[start] - sigmas[end]) / model.latent_scale)

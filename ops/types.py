@@ -49,3 +49,8 @@ Guider = Annotated[dict[str, Any], GUIDER]
 # Impact Pack's pipe (ToBasicPipe, FromBasicPipe, EditBasicPipe).
 BASIC_PIPE = PortType("BASIC_PIPE", "Impact Pack's pipe: model, clip, vae, positive, negative")
 BasicPipe = Annotated[Any, BASIC_PIPE]
+
+# Impact Pack's KSAMPLER (KSamplerProvider): a whole sampling run's settings with its model.
+KSAMPLER = PortType("KSAMPLER", "Impact's KSAMPLER: model, conditioning, seed, steps, cfg, "
+                    "sampler, scheduler, denoise")
+KSampler = Annotated[dict[str, Any], KSAMPLER]

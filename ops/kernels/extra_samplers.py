@@ -1,5 +1,6 @@
 """Samplers ComfyUI adds to k-diffusion (docs/semantics.md §14.2): heunpp2, ddpm, lcm; and
 ComfyUI's current form of dpmpp_sde, which noise mode "comfy" runs (docs/reproducibility.md).
+`NEW_SAMPLER_FNS` registers ComfyUI's later samplers, kept in their own modules.
 
 Same signature as k-diffusion's: `sample_x(model, x, sigmas, callback=None, noise_sampler=None)`
 with `model(x, σ[B]) -> D`; the callback receives k-diffusion's dict (i, x, sigma, denoised).
@@ -12,7 +13,10 @@ from typing import Any, Protocol
 
 import torch
 
+from . import cfg_pp as CP
+from . import exponential as E
 from . import multistep as MS
+from .sa_solver import sample_sa_solver
 from .unipc import sample_unipc
 
 ModelFn = Callable[..., torch.Tensor]
@@ -177,12 +181,39 @@ def _res_ancestral(m: ModelFn, x: torch.Tensor, s: torch.Tensor, cb: Callback, n
     return MS.sample_res_multistep(m, x, s, cb, noise_sampler=nk.ancestral(x, s), eta=1.0)
 
 
+def _noisy(fn: Callable[..., torch.Tensor], **kw: Any) -> NewSampler:
+    """A sampler drawing from the range's ancestral noise source."""
+    return lambda m, x, s, cb, nk: fn(m, x, s, cb, noise_sampler=nk.ancestral(x, s), **kw)
+
+
+def _quiet(fn: Callable[..., torch.Tensor], **kw: Any) -> NewSampler:
+    """A sampler that draws no noise."""
+    return lambda m, x, s, cb, nk: fn(m, x, s, cb, **kw)
+
+
 NEW_SAMPLER_FNS: dict[str, NewSampler] = {
-    "ipndm": lambda m, x, s, cb, nk: MS.sample_ipndm(m, x, s, cb),
-    "ipndm_v": lambda m, x, s, cb, nk: MS.sample_ipndm_v(m, x, s, cb),
-    "deis": lambda m, x, s, cb, nk: MS.sample_deis(m, x, s, cb),
-    "res_multistep": lambda m, x, s, cb, nk: MS.sample_res_multistep(m, x, s, cb),
+    "ipndm": _quiet(MS.sample_ipndm),
+    "ipndm_v": _quiet(MS.sample_ipndm_v),
+    "deis": _quiet(MS.sample_deis),
+    "res_multistep": _quiet(MS.sample_res_multistep),
     "res_multistep_ancestral": _res_ancestral,
-    "uni_pc": lambda m, x, s, cb, nk: sample_unipc(m, x, s, cb),
-    "uni_pc_bh2": lambda m, x, s, cb, nk: sample_unipc(m, x, s, cb, bh2=True),
+    "uni_pc": _quiet(sample_unipc),
+    "uni_pc_bh2": _quiet(sample_unipc, bh2=True),
+    # CFG++ (cfg_pp.py, multistep.py) and gradient estimation
+    "euler_cfg_pp": _quiet(CP.sample_euler_cfg_pp),
+    "euler_ancestral_cfg_pp": _noisy(CP.sample_euler_ancestral_cfg_pp),
+    "dpmpp_2s_ancestral_cfg_pp": _noisy(CP.sample_dpmpp_2s_ancestral_cfg_pp),
+    "dpmpp_2m_cfg_pp": _quiet(CP.sample_dpmpp_2m_cfg_pp),
+    "res_multistep_cfg_pp": _quiet(MS.sample_res_multistep, cfg_pp=True),
+    "res_multistep_ancestral_cfg_pp": _noisy(MS.sample_res_multistep, eta=1.0, cfg_pp=True),
+    "gradient_estimation": _quiet(CP.sample_gradient_estimation),
+    "gradient_estimation_cfg_pp": _quiet(CP.sample_gradient_estimation, cfg_pp=True),
+    # stochastic exponential integrators (exponential.py) and SA-Solver (sa_solver.py)
+    "exp_heun_2_x0": _quiet(E.sample_seeds_2, eta=0.0, r=1.0, phi_2=True),
+    "exp_heun_2_x0_sde": _noisy(E.sample_seeds_2, eta=1.0, r=1.0, phi_2=True),
+    "er_sde": _noisy(E.sample_er_sde),
+    "seeds_2": _noisy(E.sample_seeds_2),
+    "seeds_3": _noisy(E.sample_seeds_3),
+    "sa_solver": _noisy(sample_sa_solver),
+    "sa_solver_pece": _noisy(sample_sa_solver, pece=True),
 }

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from .guidance import _lcm_tokens
+from .conds import lcm_tokens
 from .imaging import composite_masked
 from .ksampler import Latent
 from .model import DiffusionModel
@@ -85,7 +85,8 @@ class _RowModel:
         return getattr(self.model, name)
 
     def denoise(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor,
-                y: torch.Tensor | None = None) -> torch.Tensor:
+                y: torch.Tensor | None = None, *, count: bool = True) -> torch.Tensor:
+        """The row's evaluation, served by the batch's one counted call (`count` is moot)."""
         return self.batch.ask(self.row, (x, sigma, context, y))
 
 
@@ -97,7 +98,7 @@ def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> lis
     out = model.denoise(
         torch.cat([r[0] for r in requests]),
         torch.cat([r[1] for r in requests]),
-        torch.cat(_lcm_tokens([r[2] for r in requests])),
+        torch.cat(lcm_tokens([r[2] for r in requests])),
         None if ys[0] is None else torch.cat(ys),
     )
     return list(torch.split(out, [r[0].shape[0] for r in requests]))

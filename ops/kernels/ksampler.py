@@ -11,13 +11,14 @@ samplers.py for which samplers are split-invariant.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from .guidance import CFGDenoiser, Cond, MaskedDenoiser
+from .guidance import CFGDenoiser, Cond, MaskedDenoiser, from_guider
 from .model import DiffusionModel
+from .names import CFG_PP, DRAWS_PER_STEP
 from .noise import prepare_noise, wrap_seed
 from .samplers import NoiseKit, run_sampler
 from .steps import base_sigmas, scale_sigmas, step_range
@@ -48,13 +49,15 @@ def run_sigmas(
     noise_mode: str = "graphrt",
     skip: int = 0,
     callback: StepCallback | None = None,
+    guider: Mapping[str, Any] | None = None,
 ) -> Latent:
     """Run `sampler` over an explicit sigma list (§3.2 steps 4–6); [] returns `latent` as is.
 
     graphrt mode: `offset` is the absolute index of sigmas[0] in `full_sigmas` (the range's
     full schedule), which keys the per-step noise and spans the Brownian tree. comfy mode:
     `full_sigmas` (if given) spans ComfyUI's tree, else this list does; ancestral draws skip
-    `skip` samples of the call's generator (see NoiseKit).
+    `skip` samples of the call's generator (see NoiseKit). `guider` (a GUIDER value,
+    guidance.from_guider) replaces CFG over positive/negative with cfg.
     """
     if not sigmas:
         return dict(latent)
@@ -72,7 +75,9 @@ def run_sigmas(
         c = torch.sqrt(1.0 + s[0] ** 2.0) if max_denoise(model, first) else s[0]
     x = z + noise * c
 
-    fn: Any = CFGDenoiser(model, positive, negative, cfg)
+    cfg_pp = sampler in CFG_PP  # these step with the uncond prediction: never skip it
+    fn: Any = (from_guider(guider, always_uncond=cfg_pp) if guider is not None else
+               CFGDenoiser(model, positive, negative, cfg, always_uncond=cfg_pp))
     if latent.get("noise_mask") is not None:
         # ddim re-noises the masked-out area with one full-shape draw of seed+1 (§4.2)
         inpaint = noise
@@ -136,6 +141,7 @@ def sample_range(
     skip = first - (first if call_start is None else call_start)
     if skip < 0:
         raise ValueError(f"call_start ({call_start}) is after start ({first})")
+    skip *= DRAWS_PER_STEP.get(sampler, 1)  # the draws of the skipped steps
     full: list[float] = []
     if noise_mode == "graphrt":
         full = base_sigmas(sampler, scheduler, steps, denoise=denoise, table=table)

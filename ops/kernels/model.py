@@ -6,7 +6,9 @@ more parameterisations as ComfyUI's ModelSamplingDiscrete: "x0" (D = the network
 and "lcm" (a distilled table, `model_sampling.py`). `with_sampling` gives a new model sharing the
 network with another parameterisation and table.
 `x` is in internal space (latent_scale × raw VAE units). One `denoise` call is one model
-call, counted into the executor's meter (`graphrt.core.meter`, counter "model_calls").
+call, counted into the executor's meter (`graphrt.core.meter`, counter "model_calls"), unless
+the caller counts itself (`count=False`: a guided evaluation whose conditioning areas differ in
+size runs the network once per size and counts as one model call, guidance.py).
 """
 
 from __future__ import annotations
@@ -76,6 +78,18 @@ class DiffusionModel:
     def sigma_max(self) -> float:
         return self.table[-1]
 
+    def percent_to_sigma(self, percent: float) -> float:
+        """σ at a fraction of the sampling run (ComfyUI's percent_to_sigma): ≥ 1e9 at 0, 0 at 1,
+        else σ(t) at t = (1 − percent)·999, ln σ interpolated between table timesteps."""
+        if percent <= 0.0:
+            return 999999999.9
+        if percent >= 1.0:
+            return 0.0
+        t = torch.tensor((1.0 - percent) * 999.0)  # float32, as ComfyUI computes it
+        index = ((t - self.offset) / self.stride).clamp(0, len(self.table) - 1)
+        lo, hi, w = index.floor().long(), index.ceil().long(), index.frac()
+        return float(((1 - w) * self.log_sigmas[lo] + w * self.log_sigmas[hi]).exp())
+
     def timestep(self, sigma: torch.Tensor) -> torch.Tensor:
         """t(σ): nearest table index in log space (quantized) or the fractional inverse."""
         log_sigmas = self.log_sigmas.to(sigma.device)
@@ -95,9 +109,12 @@ class DiffusionModel:
         sigma: torch.Tensor,
         context: torch.Tensor,
         y: torch.Tensor | None = None,
+        *,
+        count: bool = True,
     ) -> torch.Tensor:
         """One model call: denoised predictions for a batch (x [N,C,H,W], σ [N])."""
-        meter.count("model_calls")
+        if count:
+            meter.count("model_calls")
         s = sigma.to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
         c_in = 1.0 / (s * s + 1.0).sqrt()
         index = self.timestep(sigma)

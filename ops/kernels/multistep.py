@@ -1,5 +1,6 @@
 """Multistep samplers ComfyUI adds to k-diffusion: ipndm, ipndm_v, deis, res_multistep and
-res_multistep_ancestral (comfy/k_diffusion/sampling.py and deis.py; facts, not code).
+res_multistep_ancestral, with their CFG++ forms (comfy/k_diffusion/sampling.py and deis.py;
+facts, not code).
 
 All work on d = (x − D)/σ (ipndm, ipndm_v, deis: Adams–Bashforth in σ, d being the
 probability-flow slope dx/dσ) or on D in λ = −ln σ (res_multistep: the exponential
@@ -179,24 +180,37 @@ def sample_res_multistep(
     callback: Callback = None,
     noise_sampler: NoiseSampler | None = None,
     eta: float = 0.0,
+    cfg_pp: bool = False,
 ) -> torch.Tensor:
     """RES second-order multistep in λ = −ln σ, to σ_down of each step (σ_{i+1} for eta 0).
 
     The first step and a step with σ_down = 0 are Euler steps; otherwise, with h = λ(σ_down)
     − λ(σ_i) and c₂ = (λ(σ_{i−1}) − λ(σ_down of step i−1))/h:
     x ← e^{−h}·x + h·((φ₁ − φ₂/c₂)·D_i + (φ₂/c₂)·D_{i−1}), φ_k at −h. With eta > 0 noise
-    σ_up·z follows every step to σ_{i+1} > 0.
+    σ_up·z follows every step to σ_{i+1} > 0. `cfg_pp` (CFG++, cfg_pp.py): the Euler steps
+    are x ← D + σ_down·(x − D_u)/σ, the multistep ones add D − D_u to x first and use D_u
+    in place of D, and the history keeps D_u.
     """
+    from .guidance import denoise_pair
+
     s = sigmas.tolist()
     old_denoised: torch.Tensor | None = None
     old_down = 0.0
     for i in range(len(s) - 1):
-        denoised = _denoise(model, x, sigmas[i])
+        if cfg_pp:
+            denoised, uncond = denoise_pair(model, x, sigmas[i])
+        else:
+            denoised = uncond = _denoise(model, x, sigmas[i])
         down, up = _ancestral(s[i], s[i + 1], eta)
         _report(callback, i, x, sigmas[i], denoised)
         if down == 0 or old_denoised is None:
-            x = x + (x - denoised) / s[i] * (down - s[i])
+            if cfg_pp:
+                x = denoised + (x - uncond) / s[i] * down
+            else:
+                x = x + (x - denoised) / s[i] * (down - s[i])
         else:
+            if cfg_pp:
+                x = x + (denoised - uncond)
             t, t_next = -math.log(s[i]), -math.log(down)
             t_prev, t_old = -math.log(s[i - 1]), -math.log(old_down)
             h = t_next - t
@@ -205,9 +219,9 @@ def sample_res_multistep(
                 phi1 = math.expm1(-h) / -h
                 phi2 = (phi1 - 1.0) / -h
                 b1, b2 = (phi1 - phi2 / c2, phi2 / c2) if c2 != 0 else (0.0, 0.0)
-                x = math.exp(-h) * x + h * (b1 * denoised + b2 * old_denoised)
+                x = math.exp(-h) * x + h * (b1 * uncond + b2 * old_denoised)
         if s[i + 1] > 0 and eta:  # drawn even where σ_up = 0: one draw per such step
             assert noise_sampler is not None
             x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * up
-        old_denoised, old_down = denoised, down
+        old_denoised, old_down = uncond, down
     return x

@@ -70,8 +70,11 @@ def step_noise(like: torch.Tensor, seed: int, stream: str, index: int) -> torch.
 class StepNoise:
     """noise_sampler(σ, σ_next) for ancestral steps: the noise of absolute step offset + i.
 
-    `sigmas` is the list the sampler runs over; the step i is found by matching (σ, σ_next)
-    against it, scanning forward from the previous match (robust to repeated sigmas).
+    `sigmas` is the list the sampler runs over; the step i is the one whose (σ_i, σ_{i+1})
+    the query matches, or, for samplers that draw inside a step (seeds_2, seeds_3), whose
+    interval holds the query; it is searched forward from the previous one (robust to
+    repeated sigmas). The k-th draw of a step (k ≥ 1) comes from stream "<stream>/k", so the
+    first draw of every step is what one-draw samplers get.
     """
 
     def __init__(
@@ -85,19 +88,29 @@ class StepNoise:
     ) -> None:
         self.like, self.seed, self.offset, self.stream = like, seed, offset, stream
         self.keys = sigmas.detach().cpu().tolist()
-        self.cursor = 0
+        self.cursor, self.drawn = 0, 0
+
+    def _within(self, i: int, sigma: float, sigma_next: float) -> bool:
+        a, b = float(self.keys[i]), float(self.keys[i + 1])
+        lo, hi = min(a, b) * (1 - 1e-6), max(a, b) * (1 + 1e-6)
+        return lo <= sigma <= hi and lo <= sigma_next <= hi
 
     def index(self, sigma: float, sigma_next: float) -> int:
         """Position i of the step σ → σ_next in the range (≥ the previous one)."""
-        for i in range(self.cursor, len(self.keys) - 1):
-            if self.keys[i] == sigma and self.keys[i + 1] == sigma_next:
-                self.cursor = i
-                return i
+        for match in (lambda j: self.keys[j] == sigma and self.keys[j + 1] == sigma_next,
+                      lambda j: self._within(j, sigma, sigma_next)):
+            for i in range(self.cursor, len(self.keys) - 1):
+                if match(i):
+                    if i != self.cursor:
+                        self.cursor, self.drawn = i, 0
+                    return i
         raise ValueError(f"step {sigma} → {sigma_next} is not in the sigma list")
 
     def __call__(self, sigma: Scalar, sigma_next: Scalar) -> torch.Tensor:
         i = self.index(float(sigma), float(sigma_next))
-        return step_noise(self.like, self.seed, self.stream, self.offset + i)
+        k, self.drawn = self.drawn, self.drawn + 1
+        stream = self.stream if k == 0 else f"{self.stream}/{k}"
+        return step_noise(self.like, self.seed, stream, self.offset + i)
 
 
 class BrownianNoise:

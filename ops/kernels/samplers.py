@@ -130,6 +130,11 @@ def _sde(fn: Callable[..., torch.Tensor], *, cpu: bool = True,
     return run
 
 
+def _heun(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """k-diffusion's 2M SDE with the Heun solver type (ComfyUI's dpmpp_2m_sde_heun)."""
+    return lambda *a, **kw: fn(*a, solver_type="heun", **kw)
+
+
 def _dpm_solver(adaptive: bool) -> Sampler:
     """§14.1 adapter: σ_min = last σ (the one before if it is 0), σ_max = S[0], n = len(S)−1."""
 
@@ -151,7 +156,7 @@ def _dpm_solver(adaptive: bool) -> Sampler:
     return run
 
 
-SAMPLER_FNS: dict[str, Sampler] = {
+_FNS: dict[str, Sampler] = {
     "euler": _plain(K.sample_euler),
     "euler_ancestral": _ancestral(K.sample_euler_ancestral),
     "heun": _plain(K.sample_heun),
@@ -171,10 +176,13 @@ SAMPLER_FNS: dict[str, Sampler] = {
     "dpmpp_3m_sde_gpu": _sde(K.sample_dpmpp_3m_sde, cpu=False),
     "ddpm": _own(X.sample_ddpm),
     "lcm": _own(X.sample_lcm),
+    "dpmpp_2m_sde_heun": _sde(_heun(K.sample_dpmpp_2m_sde)),
+    "dpmpp_2m_sde_heun_gpu": _sde(_heun(K.sample_dpmpp_2m_sde), cpu=False),
     "ddim": _plain(K.sample_euler),  # its seed+1 inpaint noise lives in the caller (§4.2)
 }
-SAMPLER_FNS.update(X.NEW_SAMPLER_FNS)  # ComfyUI's later samplers (multistep.py, unipc.py)
-assert tuple(SAMPLER_FNS) == SAMPLERS
+_FNS.update(X.NEW_SAMPLER_FNS)  # ComfyUI's later samplers (multistep.py, unipc.py, ...)
+SAMPLER_FNS: dict[str, Sampler] = {name: _FNS[name] for name in SAMPLERS}  # ComfyUI's order
+assert set(_FNS) == set(SAMPLERS)
 
 
 def run_sampler(

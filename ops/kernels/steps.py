@@ -101,7 +101,8 @@ def model_calls(sampler: str, sigmas: list[float]) -> int | None:
     """Exact number of `DiffusionModel.denoise` calls `sampler` makes over `sigmas`.
 
     None for dpm_adaptive (adaptive step size). CFG batches all entries into one call, so
-    this is independent of cfg and of the number of conditioning entries.
+    this is independent of cfg and of the number of conditioning entries (a guided
+    evaluation counts once, guidance.py).
     """
     name = check_sampler(sampler).removesuffix("_gpu")
     s = [_f32(v) for v in sigmas]
@@ -110,10 +111,14 @@ def model_calls(sampler: str, sigmas: list[float]) -> int | None:
         return 0
     if name == "dpm_adaptive":
         return None
-    if name in ("heun", "dpm_2", "dpmpp_sde"):
+    if name in ("heun", "dpm_2", "dpmpp_sde", "seeds_2", "exp_heun_2_x0", "exp_heun_2_x0_sde"):
         return sum(1 + (s[i + 1] != 0.0) for i in range(n))
-    if name in ("dpm_2_ancestral", "dpmpp_2s_ancestral"):
+    if name == "seeds_3":
+        return sum(1 + 2 * (s[i + 1] != 0.0) for i in range(n))
+    if name in ("dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_2s_ancestral_cfg_pp"):
         return sum(1 + (not ancestral_down_is_zero(s[i], s[i + 1])) for i in range(n))
     if name == "heunpp2":
         return sum(_heunpp2_calls(s, i) for i in range(n))
+    if name == "sa_solver_pece":
+        return 2 * n - 1  # every step but the first re-evaluates its corrected state
     return n  # one call per step; dpm_fast spends exactly nfe = n calls

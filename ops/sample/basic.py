@@ -8,9 +8,10 @@ default) all randomness comes from private CPU generators keyed by (seed, step i
 results do not depend on the device and a run split at step k ([0,k) with leftover noise,
 then [k,n) without adding noise) equals the unsplit run for every single-step sampler,
 ancestral and SDE ones included. Multistep samplers (lms, dpmpp_2m, dpmpp_2m_sde,
-dpmpp_3m_sde) restart their history at a range boundary, as in ComfyUI, so for them a split
-run differs from one run. In noise mode "comfy" a node is one ComfyUI sampler call (or, with
-`call_start`, the tail of one) and draws ComfyUI's noise (docs/reproducibility.md).
+dpmpp_3m_sde and ComfyUI's later ones, names.MULTISTEP) restart their history at a range
+boundary, as in ComfyUI, so for them a split run differs from one run. In noise mode "comfy"
+a node is one ComfyUI sampler call (or, with `call_start`, the tail of one) and draws
+ComfyUI's noise (docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from graphrt.core.context import OpContext
 from graphrt.core.hints import Cost
 from graphrt.core.op import op
 
-from ..kernels.names import BROWNIAN, STOCHASTIC
+from ..kernels.names import STOCHASTIC, WHOLE_CALL
 from ..types import Conditioning, Latent, Model, Sampler
 from .params import MAX_STEPS, Guidance, Sampling
 
@@ -52,9 +53,10 @@ class Steps(Sampling):
             raise ValueError("call_start applies to noise_mode 'comfy' only")
         if self.call_start > (self.start or 0):
             raise ValueError(f"call_start ({self.call_start}) is after start ({self.start})")
-        if self.sampler in BROWNIAN:
+        if self.sampler in WHOLE_CALL:
             raise ValueError(f"{self.sampler!r} cannot continue a call in another node: its "
-                             "Brownian tree spans the whole call")
+                             "Brownian tree (sa_solver: its stochastic interval) spans the "
+                             "whole call")
         return self
 
     def sigmas(self) -> list[float]:

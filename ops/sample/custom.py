@@ -1,22 +1,24 @@
 """Custom sampling: ComfyUI's SamplerCustom family as small ops over explicit schedules.
 
 `sampler.select` names a sampling algorithm (ComfyUI's SAMPLER, native SAMPLER_FN),
-`noise.random` / `noise.disable` the initial noise (NOISE), `guider.cfg` / `guider.basic` a
-guided denoiser (GUIDER), and `sample.custom` / `sample.custom_advanced` run one sampler call
-over a SIGMAS list (`schedule.*`, `sigmas.*`) through the same kernel as `sample.steps`
-(`run_sigmas`): noise from the seed scaled by √(1 + σ₀²) when σ₀ ≥ σ_max (else σ₀), CFG
-with the uncond branch skipped at cfg 1, the latent's noise_mask honoured, [] returning the
-latent untouched. So SamplerCustom over BasicScheduler's sigmas is KSampler at denoise 1
-for every sampler that keeps its schedule (dpm_2, dpm_2_ancestral and uni_pc drop the
-penultimate sigma in KSampler, not in BasicScheduler — as in ComfyUI). Both sampling ops
-return (output, denoised_output): the latent, and the last step's denoised prediction (the
-output itself when no step ran), ComfyUI's two outputs. With DisableNoise the sampler's own
-noise is seeded with 0, as ComfyUI's Noise_EmptyNoise does.
+`noise.random` / `noise.disable` the initial noise (NOISE), `guider.cfg` / `guider.basic` /
+`guider.dual_cfg` a guided denoiser (GUIDER, ops/kernels/guidance.py), and `sample.custom` /
+`sample.custom_advanced` run one sampler call over a SIGMAS list (`schedule.*`, `sigmas.*`)
+through the same kernel as `sample.steps` (`run_sigmas`): noise from the seed scaled by √(1 +
+σ₀²) when σ₀ ≥ σ_max (else σ₀), CFG with the uncond branch skipped at cfg 1, the latent's
+noise_mask honoured, [] returning the latent untouched. So SamplerCustom over BasicScheduler's
+sigmas is KSampler at denoise 1 for every sampler that keeps its schedule (dpm_2,
+dpm_2_ancestral and uni_pc drop the penultimate sigma in KSampler, not in BasicScheduler — as
+in ComfyUI). Both sampling ops return (output, denoised_output): the latent, and the last
+step's denoised prediction (the output itself when no step ran), ComfyUI's two outputs. With
+DisableNoise the sampler's own noise is seeded with 0, as ComfyUI's Noise_EmptyNoise does. How
+many model calls a custom sampler makes depends on its SIGMAS link, so it is unknown when
+planning (the steps are the schedule node's cost).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -70,6 +72,23 @@ def basic(p: NoParams, model: Model, conditioning: Conditioning) -> Guider:
     return {"model": model, "positive": conditioning, "negative": [], "cfg": 1.0}
 
 
+class DualCFG(Params):
+    cfg_conds: float = Field(8.0, ge=0.0, le=100.0, description="cfg1: cond1 against cond2")
+    cfg_cond2_negative: float = Field(8.0, ge=0.0, le=100.0,
+                                      description="cfg2: cond2 against the negative")
+    style: Literal["regular", "nested"] = "regular"
+
+
+@op("guider.dual_cfg", version=1)
+def dual_cfg(p: DualCFG, model: Model, cond1: Conditioning, cond2: Conditioning,
+             negative: Conditioning) -> Guider:
+    """Two guidance scales (DualCFGGuider): regular n + cfg2·(m − n) + cfg1·(p − m), nested
+    n + cfg2·(m + cfg1·(p − m) − n), for the predictions p, m, n of cond1, cond2, negative."""
+    return {"kind": "dual_cfg", "model": model, "positive": cond1, "middle": cond2,
+            "negative": negative, "cfg1": p.cfg_conds, "cfg2": p.cfg_cond2_negative,
+            "style": p.style}
+
+
 class CustomOut(NamedTuple):
     output: Latent
     denoised_output: Latent
@@ -88,9 +107,10 @@ def _run(guider: dict[str, Any], sampler: str, sigmas: Any, latent: Latent, *, s
 
     s = [float(v) for v in sigmas]
     out = run_sigmas(guider["model"], latent, guider["positive"], guider["negative"], s,
-                     seed=seed, cfg=guider["cfg"], sampler=sampler, add_noise=add_noise,
-                     offset=0, full_sigmas=() if noise_mode == "comfy" else s,
-                     noise_mode=noise_mode, callback=callback)
+                     seed=seed, cfg=guider.get("cfg", 1.0), sampler=sampler,
+                     add_noise=add_noise, offset=0,
+                     full_sigmas=() if noise_mode == "comfy" else s, noise_mode=noise_mode,
+                     callback=callback, guider=guider)
     if not last:
         return CustomOut(out, out)
     samples = latent["samples"]
@@ -106,7 +126,12 @@ class Custom(Params):
         "generator for the call (docs/reproducibility.md)"))
 
 
-@op("sample.custom", version=1, device=True)
+def _unknown_calls(p: Any) -> int | None:
+    """Unknown when planning: the calls follow the SIGMAS link's length."""
+    return None
+
+
+@op("sample.custom", version=1, model_calls=_unknown_calls, device=True)
 def custom(p: Custom, model: Model, positive: Conditioning, negative: Conditioning,
            sampler: SamplerFn, sigmas: Sigmas, latent: Latent, *, ctx: OpContext) -> CustomOut:
     """One sampler call over `sigmas` with CFG (SamplerCustom)."""
@@ -120,7 +145,7 @@ class CustomAdvanced(Params):
         "noise_mode"].description)
 
 
-@op("sample.custom_advanced", version=1, device=True)
+@op("sample.custom_advanced", version=1, model_calls=_unknown_calls, device=True)
 def custom_advanced(p: CustomAdvanced, noise: Noise, guider: Guider, sampler: SamplerFn,
                     sigmas: Sigmas, latent: Latent, *, ctx: OpContext) -> CustomOut:
     """One sampler call over `sigmas` with a guider and a noise source

@@ -21,6 +21,13 @@ IMPACT: dict[str, tuple[str, list[str], dict[str, Any], list[str]]] = {
     "KSamplerAdvancedProvider": (
         "pipe.sampler", ["cfg", "sampler_name", "scheduler", "sigma_factor", "basic_pipe"],
         {"cfg": 8.0, "sigma_factor": 1.0}, ["KSAMPLER_ADVANCED"]),
+    "KSamplerProvider": (
+        "impact.ksampler", ["seed", "steps", "cfg", "sampler_name", "scheduler", "denoise",
+                            "basic_pipe"],
+        {"seed": 0, "steps": 20, "cfg": 8.0, "denoise": 1.0}, ["KSAMPLER"]),
+    "TwoSamplersForMask": ("impact.two_samplers_for_mask",
+                           ["latent_image", "base_sampler", "mask_sampler", "mask"], {},
+                           ["LATENT"]),
     "RegionalPrompt": ("region.prompt", ["mask", "advanced_sampler"], {},
                        ["REGIONAL_PROMPTS"]),
     "CombineRegionalPrompts": ("region.combine", ["regional_prompts1"], {},

@@ -3,9 +3,10 @@
 Each file is kept as its repository has it; the test adapts it to the toy models on the API
 prompt (a UI-format file is converted first): checkpoints → the built-in toy models, pixel
 sizes ÷ 8, batches of 1, at most 4 steps, input images → the built-in example.png, upscalers
-→ a tiny ESRGAN. A workflow marked "runs" must run and save an image; one marked
-{"blocked_by": X} must be refused with an issue naming class X, so that the manifest stays
-honest as classes are added (one that starts to run must be moved to "runs").
+→ a tiny ESRGAN, separate VAE files → the toy VAE. A workflow marked "runs" must run and save
+an image; one marked {"blocked_by": X} must be refused with an issue naming class X, so that
+the manifest stays honest as classes are added (one that starts to run must be moved to
+"runs").
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def family(ckpt_name: str) -> str | None:
 
 def adapt(prompt: dict[str, Any], checkpoint: Callable[[str], str] = toy) -> dict[str, Any]:
     """The API prompt made tiny, in place: `checkpoint` picks each loader's file, sizes ÷ 8,
-    batches of 1, few steps, the built-in input image, the tiny upscaler."""
+    batches of 1, few steps, the built-in input image, the tiny upscaler, the toy VAE."""
     for node in prompt.values():
         cls, inputs = node["class_type"], node["inputs"]
         if cls in CHECKPOINT_LOADERS and isinstance(inputs.get("ckpt_name"), str):
@@ -73,6 +74,8 @@ def adapt(prompt: dict[str, Any], checkpoint: Callable[[str], str] = toy) -> dic
             inputs["image"] = "example.png"
         if cls == "UpscaleModelLoader":
             inputs["model_name"] = "tiny_esrgan.safetensors"
+        if cls == "VAELoader":  # the toy VAE decodes any 4-channel latent
+            inputs["vae_name"] = "toy-shapes"
     return prompt
 
 

@@ -69,6 +69,12 @@ def sample_value(port_type: str, *, size: int = 64) -> Any:
         return {"model": model, "positive": cond, "negative": cond, "cfg": 2.0}
     if port_type == "REGIONAL_PROMPTS":
         return [{"mask": sample_value("MASK", size=size), "sampler": sample_value("SAMPLER")}]
+    if port_type == "KSAMPLER":
+        cond = sample_value("CONDITIONING")
+        return {"model": model, "positive": cond, "negative": cond, "seed": 2, "steps": 2,
+                "cfg": 2.0, "sampler": "euler_ancestral", "scheduler": "karras", "denoise": 1.0}
+    if port_type == "FLOAT":
+        return 0.5
     if port_type == "BASIC_PIPE":
         return tuple(sample_value(t) for t in ("MODEL", "CLIP", "VAE", "CONDITIONING",
                                                "CONDITIONING"))

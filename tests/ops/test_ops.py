@@ -47,7 +47,7 @@ def test_grow_units() -> None:
 def test_set_mask_keeps_entries_unshared() -> None:
     entry = [torch.zeros(1, 77, 8), {"pooled_output": torch.zeros(1, 8)}]
     out = cond.set_mask(cond.SetMask(strength=0.5), [entry], torch.ones(16, 16))
-    assert out[0][1]["strength"] == 0.5 and out[0][1]["mask"].shape == (1, 16, 16)
+    assert out[0][1]["mask_strength"] == 0.5 and out[0][1]["mask"].shape == (1, 16, 16)
     assert "mask" not in entry[1]
     assert cond.combine(cond.NoParams(), [entry], out) == [entry, out[0]]
 

@@ -44,6 +44,7 @@ class In:
     optional: bool = False
     options: tuple[str, ...] = ()  # COMBO values shown by /object_info when not in the schema
     extra: dict[str, Any] = field(default_factory=dict)  # /object_info hints (multiline, step)
+    link: str = ""  # the native port a link into this widget feeds (a converted widget)
 
     @property
     def is_link(self) -> bool:
@@ -270,6 +271,7 @@ from .classes_basic import BASIC_CLASSES  # noqa: E402
 from .classes_custom import CUSTOM_CLASSES  # noqa: E402
 from .classes_impact import IMPACT_CLASSES  # noqa: E402
 from .classes_models import MODEL_CLASSES  # noqa: E402
+from .classes_noise import NOISE_CLASSES  # noqa: E402
 from .classes_patches import PATCH_CLASSES  # noqa: E402
 
 CLASSES.update(BASIC_CLASSES)
@@ -277,4 +279,5 @@ CLASSES.update(CUSTOM_CLASSES)
 CLASSES.update(IMPACT_CLASSES)
 CLASSES.update(MODEL_CLASSES)
 CLASSES.update(PATCH_CLASSES)
+CLASSES.update(NOISE_CLASSES)
 CLASSES["ConditioningAverage "] = CLASSES["ConditioningAverage"]  # ComfyUI's registered name

@@ -25,6 +25,14 @@ def _px(name: str, default: int, step: dict[str, int] = _STEP1, to: str | None =
     return In(name, "INT", to or name, default, extra=step)
 
 
+_CONDITIONING = In("conditioning", "CONDITIONING", "conditioning")
+_STEP001 = {"step": 0.01}
+
+
+def _strength() -> In:
+    return In("strength", "FLOAT", "strength", 1.0, extra=_STEP001)
+
+
 BASIC_CLASSES: dict[str, NodeClass] = {
     # latent
     "LatentUpscale": NodeClass(
@@ -145,4 +153,24 @@ BASIC_CLASSES: dict[str, NodeClass] = {
         (In("conditioning_to", "CONDITIONING", "conditioning_to"),
          In("conditioning_from", "CONDITIONING", "conditioning_from")),
         _COND, category="conditioning", display_name="Conditioning (Concat)"),
+    "ConditioningSetArea": NodeClass(
+        "cond.set_area",
+        (_CONDITIONING, _px("width", 64, _STEP8), _px("height", 64, _STEP8),
+         _px("x", 0, _STEP8), _px("y", 0, _STEP8), _strength()),
+        _COND, category="conditioning", display_name="Conditioning (Set Area)"),
+    "ConditioningSetAreaPercentage": NodeClass(
+        "cond.set_area_percentage",
+        (_CONDITIONING, *(In(n, "FLOAT", n, d, extra=_STEP001)
+                          for n, d in (("width", 1.0), ("height", 1.0), ("x", 0.0),
+                                       ("y", 0.0))), _strength()),
+        _COND, category="conditioning",
+        display_name="Conditioning (Set Area with Percentage)"),
+    "ConditioningSetAreaStrength": NodeClass(
+        "cond.set_area_strength", (_CONDITIONING, _strength()), _COND,
+        category="conditioning"),
+    "ConditioningSetTimestepRange": NodeClass(
+        "cond.set_timestep_range",
+        (_CONDITIONING, In("start", "FLOAT", "start", 0.0, extra={"step": 0.001}),
+         In("end", "FLOAT", "end", 1.0, extra={"step": 0.001})),
+        _COND, category="advanced/conditioning"),
 }

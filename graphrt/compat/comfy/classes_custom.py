@@ -1,6 +1,6 @@
 """ComfyUI's custom sampling classes (comfy_extras/nodes_custom_sampler.py) as class-table
-entries: schedulers, sigma edits, KSamplerSelect, noise sources, guiders and the two custom
-samplers.
+entries: schedulers, sigma edits, KSamplerSelect, noise sources, guiders (CFG, Basic,
+DualCFG) and the two custom samplers.
 
 Input names, order, defaults, enums and categories are ComfyUI's; ranges live in each op's
 params. ComfyUI's SAMPLER type (a sampling algorithm) is native SAMPLER_FN: native SAMPLER
@@ -79,6 +79,14 @@ CUSTOM_CLASSES: dict[str, NodeClass] = {
         "guider.basic",
         (In("model", "MODEL", "model"), In("conditioning", "CONDITIONING", "conditioning")),
         (("GUIDER", "out"),), category="sampling/guiders", display_name="Basic Guider"),
+    "DualCFGGuider": NodeClass(
+        "guider.dual_cfg",
+        (In("model", "MODEL", "model"), In("cond1", "CONDITIONING", "cond1"),
+         In("cond2", "CONDITIONING", "cond2"), In("negative", "CONDITIONING", "negative"),
+         In("cfg_conds", "FLOAT", "cfg_conds", 8.0, extra=_CFG),
+         In("cfg_cond2_negative", "FLOAT", "cfg_cond2_negative", 8.0, extra=_CFG),
+         In("style", "COMBO", "style", "regular", options=("regular", "nested"))),
+        (("GUIDER", "out"),), category="sampling/guiders", display_name="DualCFGGuider"),
     "SamplerCustom": NodeClass(
         "sample.custom",
         (In("model", "MODEL", "model"), In("add_noise", "BOOLEAN", "add_noise", True),

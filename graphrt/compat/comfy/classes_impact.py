@@ -4,8 +4,10 @@ Input names, order, defaults and enum values are Impact Pack's (modules/impact/
 impact_pack.py, special_samplers.py, util_nodes.py, bridge_nodes.py); ranges live in each
 op's params. A BASIC_PIPE is the native `pipe.*` family; KSamplerAdvancedProvider is
 `pipe.sampler`, which the regional macros read at plan time like `sample.sampler`.
-Optional inputs that graphrt has no counterpart for (KSamplerAdvancedProvider's sampler_opt
-and scheduler_func_opt, RegionalPrompt's variation options) are not listed, so a prompt that
+KSamplerProvider is `impact.ksampler`, a KSAMPLER value that `impact.two_samplers_for_mask`
+(TwoSamplersForMask) runs. Optional inputs that graphrt has no counterpart for
+(KSamplerAdvancedProvider's sampler_opt, the providers' scheduler_func_opt, RegionalPrompt's
+variation options) are not listed, so a prompt that
 links them is refused as an unknown input rather than run without them. The lead merges
 `IMPACT_CLASSES` into `CLASSES`.
 """
@@ -37,6 +39,19 @@ IMPACT_CLASSES: dict[str, NodeClass] = {
          In("sigma_factor", "FLOAT", "sigma_factor", 1.0, extra={"step": 0.01}),
          In("basic_pipe", "BASIC_PIPE", "basic_pipe")),
         (("KSAMPLER_ADVANCED", "out"),), category="ImpactPack/Sampler"),
+    "KSamplerProvider": NodeClass(
+        "impact.ksampler",
+        (In("seed", "INT", "seed", 0), In("steps", "INT", "steps", 20),
+         In("cfg", "FLOAT", "cfg", 8.0), In("sampler_name", "COMBO", "sampler"),
+         In("scheduler", "COMBO", "scheduler"),
+         In("denoise", "FLOAT", "denoise", 1.0, extra={"step": 0.01}),
+         In("basic_pipe", "BASIC_PIPE", "basic_pipe")),
+        (("KSAMPLER", "out"),), category="ImpactPack/Sampler"),
+    "TwoSamplersForMask": NodeClass(
+        "impact.two_samplers_for_mask",
+        (In("latent_image", "LATENT", "latent"), In("base_sampler", "KSAMPLER", "base_sampler"),
+         In("mask_sampler", "KSAMPLER", "mask_sampler"), In("mask", "MASK", "mask")),
+        _LATENT, fixed=_COMFY_NOISE, category="ImpactPack/Sampler"),
     "RegionalPrompt": NodeClass(
         "region.prompt",
         (In("mask", "MASK", "mask"), In("advanced_sampler", "KSAMPLER_ADVANCED", "sampler")),

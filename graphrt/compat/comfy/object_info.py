@@ -66,17 +66,19 @@ def _input(op: OpSpec | None, spec: In, props: dict[str, Any], folders: Folders)
 # The custom-node packs the non-core classes come from (python_module as ComfyUI reports it,
 # so the editor badges core classes as core and these as their pack's).
 IMPACT = ("RegionalSamplerAdvanced", "TwoAdvancedSamplersForMask", "RegionalSampler",
-          "KSamplerAdvancedProvider", "RegionalPrompt", "CombineRegionalPrompts", "ToBasicPipe",
-          "FromBasicPipe", "FromBasicPipe_v2", "EditBasicPipe", "PreviewBridge")
+          "KSamplerAdvancedProvider", "KSamplerProvider", "TwoSamplersForMask", "RegionalPrompt",
+          "CombineRegionalPrompts", "ToBasicPipe", "FromBasicPipe", "FromBasicPipe_v2",
+          "EditBasicPipe", "PreviewBridge")
+NOISE = ("Unsampler", "BNK_Unsampler", "BNK_NoisyLatentImage", "BNK_DuplicateBatchIndex",
+         "BNK_SlerpLatent", "BNK_GetSigma", "BNK_InjectNoise")
 PACKS = {"SeargeSDXLSampler2": "SeargeSDXL", "SeargeSDXLImage2ImageSampler": "SeargeSDXL",
-         "Unsampler": "ComfyUI_Noise", "BNK_Unsampler": "ComfyUI_Noise",
-         **dict.fromkeys(IMPACT, "ComfyUI-Impact-Pack")}
+         **dict.fromkeys(NOISE, "ComfyUI_Noise"), **dict.fromkeys(IMPACT, "ComfyUI-Impact-Pack")}
 # ComfyUI's own classes outside nodes.py, by module (the rest of its core is "nodes")
 EXTRAS = {**dict.fromkeys(
     ("SamplerCustom", "SamplerCustomAdvanced", "KSamplerSelect", "BasicScheduler",
      "KarrasScheduler", "ExponentialScheduler", "PolyexponentialScheduler", "SDTurboScheduler",
      "SplitSigmas", "SplitSigmasDenoise", "FlipSigmas", "RandomNoise", "DisableNoise",
-     "CFGGuider", "BasicGuider"), "comfy_extras.nodes_custom_sampler")}
+     "CFGGuider", "BasicGuider", "DualCFGGuider"), "comfy_extras.nodes_custom_sampler")}
 
 
 def python_module(class_name: str) -> str:

@@ -95,6 +95,11 @@ def _node(node_id: str, raw: dict[str, Any], cls: NodeClass, data: dict[str, Any
             value = spec.default
         if value is REQUIRED:
             continue  # the op's own default applies, or validation says it is required
+        if _is_link(value) and spec.link:  # a converted widget fed by a node's output
+            ref = _link(node_id, spec, value, data, classes, issues)
+            if ref is not None:
+                links[spec.link] = ref
+            continue
         if _is_link(value):
             issues.append(Issue(code=Code.LINK_TO_WIDGET, node=node_id, field=spec.name, message=(
                 f"input {spec.name!r} is a {spec.type} value; links into widgets are not "
