@@ -24,11 +24,11 @@ class Empty(Params):
     batch: int = Field(1, ge=1, le=MAX_BATCH)
 
 
-def _empty_cost(p: Empty) -> Cost:
+def empty_cost(p: Empty) -> Cost:
     return Cost(pixels=p.width * p.height, batch=p.batch)
 
 
-@op("latent.empty", version=2, cost=_empty_cost, device=True)
+@op("latent.empty", version=2, cost=empty_cost, device=True)
 def empty(p: Empty, *, ctx: OpContext) -> Latent:
     """Zeros of [batch, 4, height/8, width/8] on the run's device (EmptyLatentImage)."""
     import torch

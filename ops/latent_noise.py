@@ -29,7 +29,7 @@ from graphrt.core.hints import Cost
 from graphrt.core.op import Params, op
 from graphrt.core.types import Float
 
-from .latent import MAX_BATCH, MAX_PIXELS_SIDE
+from .latent import MAX_BATCH, Empty, empty_cost
 from .sample.params import SEED_MAX
 from .types import Latent, Mask
 
@@ -37,19 +37,14 @@ if TYPE_CHECKING:
     import torch
 
 
-class Noisy(Params):
+class Noisy(Empty):
+    """An empty latent's size, and where and from which seed its noise is drawn."""
+
     source: Literal["CPU", "GPU"] = "CPU"
     seed: int = Field(0, ge=0, le=SEED_MAX)
-    width: int = Field(512, ge=16, le=MAX_PIXELS_SIDE, multiple_of=8)
-    height: int = Field(512, ge=16, le=MAX_PIXELS_SIDE, multiple_of=8)
-    batch: int = Field(1, ge=1, le=MAX_BATCH)
 
 
-def _noisy_cost(p: Noisy) -> Cost:
-    return Cost(pixels=p.width * p.height, batch=p.batch)
-
-
-@op("latent.noisy", version=1, cost=_noisy_cost, device=True)
+@op("latent.noisy", version=1, cost=empty_cost, device=True)
 def noisy(p: Noisy, *, ctx: OpContext) -> Latent:
     """Gaussian noise of [batch, 4, height/8, width/8] from `seed` (BNK_NoisyLatentImage)."""
     import torch

@@ -4,10 +4,13 @@ process."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 from starlette.testclient import TestClient
+
+from graphrt.fronts.server.config import Limits, ServerConfig
 
 LOCAL = "http://127.0.0.1"
 
@@ -21,3 +24,10 @@ class LocalClient(TestClient):
 
 def local_client(app: Any, **kwargs: Any) -> LocalClient:
     return LocalClient(app, base_url=LOCAL, **kwargs)
+
+
+def local_config(tmp_path: Path, **limits: int) -> ServerConfig:
+    """A CPU server's settings with its folders under `tmp_path`, and `limits` changed."""
+    return ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
+                        input_dir=tmp_path / "in", models_dir=tmp_path / "models",
+                        device="cpu", limits=Limits(**limits))

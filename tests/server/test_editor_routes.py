@@ -15,25 +15,21 @@ from starlette.testclient import TestClient
 from graphrt.compat.comfy.object_info import PACKS
 from graphrt.fronts.server import frontend
 from graphrt.fronts.server.app import create_app
-from graphrt.fronts.server.config import Limits, ServerConfig
+from graphrt.fronts.server.config import Limits
 from graphrt.fronts.server.routes_files import shipped_inputs
 
-from .local import local_client
+from .local import local_client, local_config
 from .workflows import txt2img
 
 PREFIXES = pytest.mark.parametrize("api", ["", "/api"], ids=["bare", "api"])
 CORE_MODULES = ("nodes", "comfy_extras", "comfy_api_nodes")  # the editor's "core" sources
 
 
-def config(tmp_path: Path, **limits: int) -> ServerConfig:
-    return ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
-                        input_dir=tmp_path / "in", models_dir=tmp_path / "models",
-                        device="cpu", limits=Limits(**limits))
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
-    return create_app(config(tmp_path))
+    return create_app(local_config(tmp_path))
 
 
 @pytest.fixture
@@ -90,7 +86,7 @@ def test_settings_all_and_one(idle: TestClient, api: str, tmp_path: Path) -> Non
 
 
 def test_settings_are_bounded(tmp_path: Path) -> None:
-    client = local_client(create_app(config(tmp_path, max_settings_bytes=200)))
+    client = local_client(create_app(local_config(tmp_path, max_settings_bytes=200)))
     assert client.post("/settings/big", json="x" * 300).status_code == 413
     assert client.get("/settings").json() == {}
 
@@ -134,7 +130,7 @@ def test_userdata_save_list_read_move_delete(idle: TestClient, api: str) -> None
 
 
 def test_userdata_is_bounded(tmp_path: Path) -> None:
-    client = local_client(create_app(config(tmp_path, max_userdata_file_bytes=100,
+    client = local_client(create_app(local_config(tmp_path, max_userdata_file_bytes=100,
                                             max_userdata_bytes=250, max_userdata_files=4)))
     assert client.post("/userdata/a.json", content=b"x" * 101).status_code == 413
     assert client.post("/userdata/a.json", content=b"x" * 100).status_code == 200

@@ -12,23 +12,16 @@ from starlette.testclient import TestClient
 
 from graphrt.compat.comfy.classes import CLASSES
 from graphrt.fronts.server.app import create_app
-from graphrt.fronts.server.config import Limits, ServerConfig
 
 from .live import ROOT
-from .local import local_client
+from .local import local_client, local_config
 from .workflows import txt2img
-
-
-def config(tmp_path: Path, **limits: int) -> ServerConfig:
-    return ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
-                        input_dir=tmp_path / "in", models_dir=tmp_path / "models",
-                        device="cpu", limits=Limits(**limits))
 
 
 @pytest.fixture
 def idle(tmp_path: Path) -> TestClient:
     """A client whose app never started its worker (no lifespan): prompts stay queued."""
-    return local_client(create_app(config(tmp_path)))
+    return local_client(create_app(local_config(tmp_path)))
 
 
 def test_queue_lists_clears_and_deletes_pending(idle: TestClient) -> None:
@@ -45,7 +38,7 @@ def test_queue_lists_clears_and_deletes_pending(idle: TestClient) -> None:
 
 
 def test_a_full_queue_answers_503(tmp_path: Path) -> None:
-    client = local_client(create_app(config(tmp_path, max_queue=2)))
+    client = local_client(create_app(local_config(tmp_path, max_queue=2)))
     answers = [client.post("/prompt", json={"prompt": txt2img(seed=s)}) for s in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 503]
     assert answers[2].json()["error"]["type"] == "queue_full"
@@ -57,7 +50,7 @@ def test_a_full_queue_answers_503(tmp_path: Path) -> None:
     ("5", "batch_size", 8, "max_batch")])
 def test_limits_refuse_with_node_errors(tmp_path: Path, node: str, name: str, value: int,
                                         limit: str) -> None:
-    client = local_client(create_app(config(tmp_path, max_pixels=128 * 128, max_steps=100,
+    client = local_client(create_app(local_config(tmp_path, max_pixels=128 * 128, max_steps=100,
                                           max_batch=4)))
     prompt = txt2img()
     prompt[node]["inputs"][name] = value
@@ -67,7 +60,7 @@ def test_limits_refuse_with_node_errors(tmp_path: Path, node: str, name: str, va
 
 
 def test_too_many_nodes(tmp_path: Path) -> None:
-    client = local_client(create_app(config(tmp_path, max_nodes=5)))
+    client = local_client(create_app(local_config(tmp_path, max_nodes=5)))
     response = client.post("/prompt", json={"prompt": txt2img()})
     assert response.status_code == 400 and response.json()["error"]["type"] == "too_many_nodes"
 
@@ -111,7 +104,7 @@ def test_native_prompt_with_bad_args_names_the_arg(idle: TestClient) -> None:
 
 
 def test_websocket_clients_are_unregistered_when_they_leave(tmp_path: Path) -> None:
-    app = create_app(config(tmp_path))
+    app = create_app(local_config(tmp_path))
     with local_client(app) as client:
         server = app.state.server
         with client.websocket_connect("/ws?clientId=abc") as ws:
@@ -151,7 +144,7 @@ def test_a_failing_node_reports_execution_error(tmp_path: Path) -> None:
     (tmp_path / "in" / "garbage.png").write_bytes(b"not a png at all")
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "garbage.png"}},
               "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0]}}}
-    with local_client(create_app(config(tmp_path))) as client, \
+    with local_client(create_app(local_config(tmp_path))) as client, \
             client.websocket_connect("/ws?clientId=e") as ws:
         prompt_id = client.post("/prompt", json={"prompt": prompt, "client_id": "e"}
                                 ).json()["prompt_id"]
