@@ -1,7 +1,9 @@
 """ComfyUI's VAELoader, CLIPSetLastLayer and ModelSamplingDiscrete as `NodeClass` data:
 ComfyUI's input names, defaults and widget order, each mapped to one native op
 (`model.load_vae`, `text.clip_skip`, `model.sampling_discrete`). The class table adds them
-with `CLASSES.update(PATCH_CLASSES)`.
+with `CLASSES.update(PATCH_CLASSES)`. VAELoader's `vae_name` choices are the op's declared
+files: the toy names, <models>/vae, and `taesd` / `taesdxl` while their pairs are in
+<models>/vae_approx (docs/models.md).
 """
 
 from __future__ import annotations

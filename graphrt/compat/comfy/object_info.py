@@ -29,12 +29,14 @@ def list_files(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
 
 
 def file_choices(fp: FileParam, folders: Folders) -> list[str]:
-    """The names a file param accepts: the op's built-in ones, then its folder's files."""
+    """The names a file param accepts: the op's built-in ones, its folder's files, then the
+    names it derives from files elsewhere."""
+    derived = list(fp.derived(folders)) if fp.derived is not None else []
     try:
         folder = folders.folder(fp.folder)
     except ValueError:
-        return list(fp.builtin)
-    return list(dict.fromkeys([*fp.builtin, *list_files(folder, fp.suffixes)]))
+        return [*fp.builtin, *derived]
+    return list(dict.fromkeys([*fp.builtin, *list_files(folder, fp.suffixes), *derived]))
 
 
 def _file_options(spec: OpSpec | None, param: str, folders: Folders) -> list[str] | None:

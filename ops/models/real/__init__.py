@@ -7,7 +7,8 @@ strictly (`convert.py`). Nothing is ever downloaded. Modules, one concept each:
 `detect` (family from keys), `configs` (architecture from shapes), `convert` (key conversion,
 strict loading), `tokenizer` (offline CLIP BPE), `text` (CLIP port value), `unet` (the
 denoiser's network), `vae` (VAE port value), `devices` (dtype, placement, GPU budget),
-`load` (file → MODEL, CLIP, VAE).
+`load` (file → MODEL, CLIP, VAE), `vae_file` (a separate VAE), `taesd` (the tiny
+autoencoder).
 
 Importing this package imports torch but neither diffusers nor transformers; `load_file`
 imports them on first use.
