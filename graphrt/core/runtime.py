@@ -136,6 +136,7 @@ class Runtime:
         self._plans: OrderedDict[str, Plan] = OrderedDict()  # request digest → its plan
         self._plans_lock = threading.Lock()  # the server prepares and runs in two threads
         self._cancel = threading.Event()  # the current (or last) run's interrupt flag
+        self._running: set[threading.Event] = set()  # flags of executor runs going on
         self._lock = threading.Lock()
         self.executor = executor
         if executor is not None:
@@ -205,8 +206,14 @@ class Runtime:
         plan = source if isinstance(source, Plan) else self.prepare(
             source, args=args, overrides=overrides, outputs=outputs)
         if self.executor is not None:  # runs of several threads go on at once, on workers
-            self._cancel = cancel or threading.Event()
-            return self.executor.run(plan, on_event, self._cancel)
+            flag = self._cancel = cancel or threading.Event()
+            with self._plans_lock:
+                self._running.add(flag)
+            try:
+                return self.executor.run(plan, on_event, flag)
+            finally:
+                with self._plans_lock:
+                    self._running.discard(flag)
         with self._lock, gc_frozen():
             self._cancel = cancel or threading.Event()
             run = Execution(plan, self.store, self.folders, on_event, self._cancel,
@@ -214,8 +221,12 @@ class Runtime:
             return run.run()
 
     def interrupt(self) -> None:
-        """Ask the current run (if any) to stop at its next progress tick or node boundary."""
+        """Ask the current run (if any; with an executor, every run going on) to stop at its
+        next progress tick or node boundary."""
         self._cancel.set()
+        with self._plans_lock:
+            for flag in self._running:
+                flag.set()
 
 
 @contextmanager

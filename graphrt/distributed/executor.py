@@ -128,6 +128,12 @@ class RayExecutor:
             out.append(row)
         return out
 
+    @property
+    def capacity(self) -> int:
+        """Prompts worth running at once (a server runs this many): one per worker; one
+        until the cluster has started and the count is known."""
+        return self.size or 1
+
     # --- the cluster ----------------------------------------------------------------------
 
     def start(self) -> None:

@@ -4,9 +4,9 @@
     app = create_app(ServerConfig(state_dir=Path("state")))   # any ASGI server can host it
 
 Starting the app (its lifespan) takes the state folder's lock (a second server on the same
-folder fails to start, saying why), re-queues a prompt left running by a crash (or fails it,
-when the server died during it too often), and starts the worker; stopping it interrupts
-the running prompt, which goes back in the queue for the next start. Requests pass, in
+folder fails to start, saying why), re-queues the prompts left running by a crash (or fails
+one, when the server died during it too often), and starts the worker; stopping it
+interrupts the running prompts, which go back in the queue for the next start. Requests pass, in
 order: the Host and Origin check (`origin`), CORS when configured, the token and the body
 limits (`guard`). A storage fault in any route answers 503 (`error.type`
 storage_unavailable), never 500.

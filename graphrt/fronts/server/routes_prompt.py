@@ -2,11 +2,11 @@
 
     POST /prompt   {"prompt": ..., "client_id": ...} → {"prompt_id", "number", "node_errors"}
     GET  /queue    → {"queue_running": [[number, id, prompt, extra_data, outputs]], ...}
-    POST /queue    {"clear": true} | {"delete": [ids]}
+    POST /queue    {"clear": true} | {"delete": [ids]} (a running id is interrupted)
     GET  /history[/{id}][?max_items=N&offset=K]  → {id: {"prompt": [...], "outputs": {...},
                    "status": {...}}}, oldest first; X-History-Total, X-History-Offset headers
     POST /history  {"clear": true} | {"delete": [ids]}
-    POST /interrupt  [{"prompt_id": id}]
+    POST /interrupt  [{"prompt_id": id}]: every running prompt, or only that one
 
 A submission is prepared (at most `max_planning` at once) before it is queued; while it is,
 `/interrupt` (no id, or its id) and clearing the queue or deleting its id cancel it: it is
@@ -146,14 +146,17 @@ async def _clear_or_delete(request: Request, statuses: tuple[str, ...]) -> Respo
             server.planning.cancel_then, None if pending else [],
             lambda: queue.clear(statuses=statuses))
     ids = body.get("delete")
+    stopped: list[str] = []
     if isinstance(ids, list):
         names = [str(i) for i in ids]
         removed += await run_in_threadpool(
             server.planning.cancel_then, names if pending else [],
             lambda: queue.delete(names, statuses=statuses))
+        if pending:  # a running prompt deleted from the queue is interrupted
+            stopped = [n for n in names if await run_in_threadpool(server.worker.interrupt, n)]
     if removed:
         await run_in_threadpool(server.worker.forget_removed)
-    return JSONResponse({"removed": removed})
+    return JSONResponse({"removed": removed, **({"interrupted": stopped} if stopped else {})})
 
 
 async def post_queue(request: Request) -> Response:
@@ -198,8 +201,8 @@ async def post_history(request: Request) -> Response:
 
 
 async def post_interrupt(request: Request) -> Response:
-    """Interrupt the running prompt and cancel submissions being planned (only `prompt_id`,
-    when given)."""
+    """Interrupt every running prompt and cancel submissions being planned, as ComfyUI's
+    global interrupt; only `prompt_id`, when given (newer ComfyUI clients send it)."""
     server = _server(request)
     try:
         body = await _json(request, {})
@@ -207,7 +210,7 @@ async def post_interrupt(request: Request) -> Response:
         body = {}
     given = body.get("prompt_id") if isinstance(body, dict) else None
     prompt_id = given if isinstance(given, str) else None
-    done = server.worker.interrupt(prompt_id)
+    done = await run_in_threadpool(server.worker.interrupt, prompt_id)
     cancelled = server.planning.cancel(None if prompt_id is None else [prompt_id])
     return JSONResponse({"interrupted": done or cancelled > 0})
 

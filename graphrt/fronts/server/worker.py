@@ -1,25 +1,35 @@
-"""The worker: one thread that takes prompts from the durable queue, in order, and runs them.
+"""The worker: takes prompts from the durable queue, in order, and runs them.
+
+One prompt runs at a time in this process. When the runtime hands its runs to an executor
+(`Runtime(executor=...)`, `graphrt serve --ray`), up to the executor's `capacity` prompts
+(its worker count; one while it is unknown) run at once, each on a runner thread of its
+own: a dispatcher claims the oldest pending prompt whenever a slot is free, so prompts
+start in queue order. Every running prompt has its own interrupt flag: `/interrupt`
+without an id stops them all, with one (or a job's cancel) only that prompt.
 
 The Runtime (and its cache) lives as long as the server, so a resubmitted prompt is served
 from the cache. A prompt is planned once: the plan the server checked when it was submitted
 is handed over in `plans`; only a prompt recovered after a restart is planned again, within
 the same limits, and `/interrupt` stops that planning too. A prompt's end is written to
 history before the final `executing` {node: null} message goes out, so a client that sees it
-can fetch /history at once.
+can fetch /history at once. Each prompt's messages come from its own runner, in order;
+those of prompts running at once interleave, each carrying its prompt_id.
 
 Every prompt the worker takes ends in history, with a status its client is told: when
 running it raises anywhere (a bug, a storage fault), it ends as an error; when its end
 cannot be written (a full state disk), the queue holds it in memory and writes it later.
-On shutdown the running prompt is interrupted and put back in the queue, its attempt not
-counted, to run at the next start; a prompt the server died during too often is failed
+On shutdown the running prompts are interrupted and put back in the queue, their attempts
+not counted, to run at the next start; a prompt the server died during too often is failed
 (`give_up`).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -40,8 +50,21 @@ def _as_is(body: Any) -> Any:
     return body
 
 
+def slots(runtime: Runtime) -> int:
+    """Prompts that may run at once: one in this process; with an executor, its
+    `capacity` (its worker count), when it declares one."""
+    executor = runtime.executor
+    if executor is None:
+        return 1
+    try:
+        return max(1, int(getattr(executor, "capacity", 1)))
+    except Exception:  # an executor that cannot say: one at a time
+        log.exception("the executor cannot tell its capacity")
+        return 1
+
+
 class Worker:
-    """Runs queued prompts one at a time on a background thread."""
+    """Runs queued prompts on background threads (see the module docstring)."""
 
     def __init__(self, runtime: Runtime, queue: PromptQueue, hub: Hub, *,
                  prepare: Prepare | None = None,
@@ -54,27 +77,53 @@ class Worker:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.current: str | None = None
-        self._cancel = threading.Event()  # the running prompt's interrupt flag
+        self._lock = threading.Lock()  # claims, the running prompts' flags and runners
+        self._cancels: dict[str, threading.Event] = {}  # running prompt → its interrupt flag
+        self._runners: dict[str, threading.Thread] = {}  # running prompt → its thread
+        self._names = itertools.count()
+
+    @property
+    def current(self) -> str | None:
+        """The oldest prompt still running (None when none is)."""
+        with self._lock:
+            return next(iter(self._cancels), None)
+
+    @property
+    def running(self) -> list[str]:
+        """The prompts running now, oldest first."""
+        with self._lock:
+            return list(self._cancels)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="graphrt-worker", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
+        """Interrupt the running prompts (each goes back in the queue) and wait for them."""
+        with self._lock:
+            self._stop.set()
+            for cancel in self._cancels.values():
+                cancel.set()
         self.wake.set()
-        self._cancel.set()
+        deadline = time.monotonic() + timeout
         if self._thread is not None:
             self._thread.join(timeout)
+        with self._lock:
+            runners = list(self._runners.values())
+        for runner in runners:
+            runner.join(max(0.0, deadline - time.monotonic()))
 
     def interrupt(self, prompt_id: str | None = None) -> bool:
-        """Interrupt the running prompt (only if it is `prompt_id`, when given)."""
-        current = self.current
-        if current is None or (prompt_id is not None and prompt_id != current):
-            return False
-        self._cancel.set()
-        return True
+        """Interrupt every running prompt, or only `prompt_id` when given; False when none
+        was running."""
+        with self._lock:
+            if prompt_id is None:
+                flags = list(self._cancels.values())
+            else:
+                flags = [self._cancels[prompt_id]] if prompt_id in self._cancels else []
+        for cancel in flags:
+            cancel.set()
+        return bool(flags)
 
     def forget_removed(self) -> None:
         """Drop the plans of prompts no longer pending (deleted or cleared from the queue)."""
@@ -97,25 +146,50 @@ class Worker:
         self._end(row, msgs, msgs.error(reason, "Abandoned"), "error", {}, {})
 
     def _loop(self) -> None:
+        """Claim the oldest pending prompt whenever a slot is free; hand it to a runner."""
         while not self._stop.is_set():
+            row = None
             try:
                 if self.queue.held:
                     self.queue.flush()
-                row = self.queue.claim()
+                with self._lock:
+                    if len(self._runners) < slots(self.runtime) and not self._stop.is_set():
+                        row = self.queue.claim()
+                        if row is not None:
+                            self._begin(row)
             except Exception:  # a broken database must not spin the CPU
                 log.exception("cannot read the queue")
-                row = None
             if row is None:
                 self.wake.wait(0.5)
                 self.wake.clear()
-                continue
-            try:
-                self._run(row)
-            except Exception as exc:  # never let one prompt kill the worker, nor be lost
-                log.exception("prompt %s crashed the worker loop", row.id)
-                self._crashed(row, exc)
-            finally:
-                self.current = None
+
+    def _begin(self, row: PromptRow) -> None:
+        """Register `row`'s interrupt flag (before it runs: an interrupt is never lost) and
+        start its runner (lock held)."""
+        self._cancels[row.id] = threading.Event()
+        runner = threading.Thread(target=self._serve, args=(row,), daemon=True,
+                                  name=f"graphrt-run-{next(self._names)}")
+        self._runners[row.id] = runner
+        try:
+            runner.start()
+        except BaseException:  # no thread to run it: back in the queue
+            self._cancels.pop(row.id, None)
+            self._runners.pop(row.id, None)
+            self.queue.requeue(row.id)
+            raise
+
+    def _serve(self, row: PromptRow) -> None:
+        """A runner: one prompt, ended in history whatever happens; then its slot is free."""
+        try:
+            self._run(row)
+        except Exception as exc:  # never let one prompt kill the worker, nor be lost
+            log.exception("prompt %s crashed its runner", row.id)
+            self._crashed(row, exc)
+        finally:
+            with self._lock:
+                self._cancels.pop(row.id, None)
+                self._runners.pop(row.id, None)
+            self.wake.set()
 
     def _messages(self, row: PromptRow) -> RunMessages:
         sid = row.client_id
@@ -125,17 +199,17 @@ class Worker:
     def _run(self, row: PromptRow) -> None:
         body = row.body
         msgs = self._messages(row)
-        self._cancel = threading.Event()  # before `current`: an interrupt is never lost
-        self.current = row.id
+        with self._lock:
+            cancel = self._cancels.setdefault(row.id, threading.Event())
         self.hub.send("status", self.status())
         outputs: dict[str, Any] = {}
         summary: dict[str, Any] = {}
         plan = self.plans.pop(row.id, None)
         try:
             if plan is None:  # recovered after a restart: plan it again, within the limits
-                plan = self.prepare(row, self._cancel)
+                plan = self.prepare(row, cancel)
             msgs.use_plan(plan)
-            result = self.runtime.run(plan, on_event=msgs, cancel=self._cancel)
+            result = self.runtime.run(plan, on_event=msgs, cancel=cancel)
         except Cancelled:  # interrupted while it was planned again
             if self._stop.is_set():
                 self.queue.requeue(row.id)
@@ -192,6 +266,7 @@ class Worker:
         for node, output in outputs.items():
             msgs.executed_output(node, output)
         self.hub.send(*final, sid)
-        self.current = None
+        with self._lock:  # ended: no longer interrupted (its slot frees when its runner ends)
+            self._cancels.pop(row.id, None)
         self.hub.send("executing", {"node": None, "prompt_id": row.id}, sid)
         self.hub.send("status", self.status())
