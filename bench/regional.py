@@ -8,7 +8,7 @@ Prints model calls, wall time of the sampling nodes (models, prompts and masks w
 cached first), the speedup ratio and the max abs difference. Ratios within one run.
 
     python bench/regional.py [--size 512] [--steps 20] [--sampler euler] [--repeat 3]
-                             [--model toy | tiny-sd15]
+                             [--model toy | tiny-sd15] [--threads 1]
 
 `--model tiny-sd15` runs on a tiny random-weight SD 1.5 checkpoint in the original layout
 (a diffusers UNet, written to a temporary models folder): a real UNet's per-call cost is
@@ -81,7 +81,12 @@ def main() -> None:
     ap.add_argument("--sampler", default="euler")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--model", choices=["toy", "tiny-sd15"], default="toy")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU threads (1: stable timings on a shared machine)")
     ns = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(ns.threads)
     models_dir, checkpoint = None, {}
     if ns.model == "tiny-sd15":
         models_dir = Path(tempfile.mkdtemp(prefix="graphrt-bench-")) / "models"

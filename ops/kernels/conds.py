@@ -187,56 +187,109 @@ def weight(e: Entry, shape: Sequence[int], device: torch.device) -> torch.Tensor
     return mult
 
 
+@dataclass(frozen=True)
+class _Group:
+    """Active entries sharing a crop shape: one network call. `items` are (branch, crop,
+    weight); `whole`: every item's branch is `fast`."""
+
+    items: list[tuple[int, Area, torch.Tensor]]
+    context: torch.Tensor
+    y: torch.Tensor | None
+    whole: bool
+
+
 class Batch:
     """calc_cond_batch: each branch's weighted prediction at (x, σ), one network call per
     crop shape, counted as one model call per evaluation. Every branch takes part in the
     same-area twins; only those marked in `evaluate` are predicted (the others are 0, as
-    ComfyUI's skipped uncond at cfg 1)."""
+    ComfyUI's skipped uncond at cfg 1).
+
+    The grouping, stacked contexts and weights are built once per latent shape and set of
+    active entries. A branch whose one active entry covers the latent at weight 1 (`fast`)
+    skips the weighted sum: (0 + D·1)/(1e-37 + 1) is D + 0 bit for bit."""
 
     def __init__(self, model: DiffusionModel, branches: Sequence[Cond],
                  evaluate: Sequence[bool] | None = None) -> None:
         self.model, self.branches = model, list(branches)
         self.evaluate = list(evaluate) if evaluate is not None else [True] * len(branches)
-        self._cache: tuple[Any, Any] | None = None
+        self._shape: Any = None
+        self._entries: list[tuple[int, Entry, Area, torch.Tensor]] = []
+        self._ranged = False
+        self._layouts: dict[Any, tuple[list[_Group], list[bool]]] = {}
 
-    def _prepared(self, x: torch.Tensor) -> list[list[tuple[Entry, Area, torch.Tensor]]]:
+    def _prepare(self, x: torch.Tensor) -> None:
         key = (tuple(x.shape), x.device, x.dtype)
-        if self._cache is None or self._cache[0] != key:
-            h, w = x.shape[-2:]
-            resolved = resolve_branches(self.branches, h, w, self.model, x.device)
-            prepared = [[(e, e.crop(h, w), weight(e, x.shape, x.device).to(x.dtype))
-                         for e in branch] if use else []
-                        for branch, use in zip(resolved, self.evaluate, strict=True)]
-            self._cache = (key, prepared)
-        return self._cache[1]
+        if self._shape == key:
+            return
+        h, w = x.shape[-2:]
+        resolved = resolve_branches(self.branches, h, w, self.model, x.device)
+        self._entries = [(k, e, e.crop(h, w), weight(e, x.shape, x.device).to(x.dtype))
+                         for k, (branch, use) in enumerate(zip(resolved, self.evaluate,
+                                                               strict=True))
+                         if use for e in branch]
+        self._ranged = any(e.sigma_start is not None or e.sigma_end is not None
+                           for _k, e, _c, _w in self._entries)
+        self._shape, self._layouts = key, {}
+
+    def _layout(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[list[_Group], list[bool]]:
+        """The groups of the entries active at σ, and which branches are `fast`."""
+        self._prepare(x)
+        active: tuple[bool, ...] | None = None
+        if self._ranged:
+            level = float(sigma.reshape(-1)[0])
+            active = tuple(e.active(level) for _k, e, _c, _w in self._entries)
+        hit = self._layouts.get(active)
+        if hit is not None:
+            return hit
+        by_crop: dict[tuple[int, int], list[tuple[int, Entry, Area, torch.Tensor]]] = {}
+        counts = [0] * len(self.branches)
+        unit = [False] * len(self.branches)
+        for i, (k, e, crop, w) in enumerate(self._entries):
+            if active is None or active[i]:
+                by_crop.setdefault(crop[:2], []).append((k, e, crop, w))
+                counts[k] += 1
+                unit[k] = e.area is None and e.mask is None and e.strength == 1.0
+        fast = [c == 1 and u for c, u in zip(counts, unit, strict=True)]
+        groups = []
+        for items in by_crop.values():
+            context, y = _stack([e for _k, e, _c, _w in items], x)
+            groups.append(_Group([(k, c, w) for k, _e, c, w in items], context, y,
+                                 all(fast[k] for k, *_ in items)))
+        self._layouts[active] = (groups, fast)
+        return groups, fast
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> list[torch.Tensor]:
         """One prediction per branch ([B,C,H,W]); a branch given as None is 0."""
-        b = x.shape[0]
-        out = [torch.zeros_like(x) for _ in self.branches]
-        count = [torch.full_like(x, 1e-37) for _ in self.branches]
-        level = float(sigma.reshape(-1)[0])
-        groups: dict[tuple[int, int], list[tuple[int, Entry, Area, torch.Tensor]]] = {}
-        for k, branch in enumerate(self._prepared(x)):
-            for e, crop, w in branch:
-                if e.active(level):
-                    groups.setdefault(crop[:2], []).append((k, e, crop, w))
+        groups, fast = self._layout(x, sigma)
+        out: list[Any] = [None if f else torch.zeros_like(x) for f in fast]
+        count: list[Any] = [None if f else torch.full_like(x, 1e-37) for f in fast]
         if not groups:  # every entry is outside its timestep range: no network call
             meter.count("model_calls")
-        for n, items in enumerate(groups.values()):
-            ys = [e.y for _k, e, _c, _w in items]
-            if any(y is None for y in ys) and any(y is not None for y in ys):
-                raise ValueError("either every conditioning entry carries 'y' or none does")
-            xs = torch.cat([x[:, :, cy:cy + ch, cx:cx + cw] for _k, _e, (ch, cw, cy, cx), _w
-                            in items])
-            ctx = lcm_tokens([e.context.to(x.device, x.dtype) for _k, e, _c, _w in items])
-            context = torch.cat([to_batch(c, b) for c in ctx])
-            y = None if ys[0] is None else torch.cat(
-                [to_batch(v.to(x.device, x.dtype), b) for v in ys])  # type: ignore[union-attr]
+        full = (x.shape[-2], x.shape[-1], 0, 0)
+        for n, g in enumerate(groups):
+            crops = [x if c == full else x[:, :, c[2]:c[2] + c[0], c[3]:c[3] + c[1]]
+                     for _k, c, _w in g.items]
+            xs = x if len(crops) == 1 and crops[0] is x else torch.cat(crops)
             extra = {} if n == 0 else {"count": False}  # later crop shapes: the same evaluation
-            pred = self.model.denoise(xs, sigma.repeat(len(items)), context, y, **extra)
-            for chunk, (k, _e, (ch, cw, cy, cx), w) in zip(pred.chunk(len(items)), items,
-                                                            strict=True):
+            pred = self.model.denoise(xs, sigma.repeat(len(g.items)), g.context, g.y, **extra)
+            chunks = (pred + 0.0 if g.whole else pred).chunk(len(g.items))
+            for chunk, (k, (ch, cw, cy, cx), w) in zip(chunks, g.items, strict=True):
+                if fast[k]:
+                    out[k] = chunk if g.whole else chunk + 0.0
+                    continue
                 out[k][:, :, cy:cy + ch, cx:cx + cw] += chunk * w
                 count[k][:, :, cy:cy + ch, cx:cx + cw] += w
-        return [o / c for o, c in zip(out, count, strict=True)]
+        return [o if c is None else o / c for o, c in zip(out, count, strict=True)]
+
+
+def _stack(entries: list[Entry], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The context and y of one group's entries, stacked for x's batch."""
+    b = x.shape[0]
+    ys = [e.y for e in entries]
+    if any(y is None for y in ys) and any(y is not None for y in ys):
+        raise ValueError("either every conditioning entry carries 'y' or none does")
+    ctx = lcm_tokens([e.context.to(x.device, x.dtype) for e in entries])
+    context = torch.cat([to_batch(c, b) for c in ctx])
+    y = None if ys[0] is None else torch.cat(
+        [to_batch(v.to(x.device, x.dtype), b) for v in ys])  # type: ignore[union-attr]
+    return context, y

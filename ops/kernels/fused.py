@@ -3,11 +3,13 @@
 In the parallel order (regional.py) every sampler of a step — the base on the inverse mask,
 each region on its grown mask — starts from the same latent, so their model evaluations are
 independent and can share one `DiffusionModel.denoise` call. Each row runs the very code of an
-unrolled `sample.separated` node (`run_separated`), in a thread of its own, against a stand-in
-model whose evaluation waits until every row has asked; one batched call serves them all.
-This is exact only for samplers that evaluate the model once per step and whose noise does
-not depend on the batch (`FUSABLE`);
-Impact's SP samplers are left out (their recovery passes chain two evaluations per step).
+unrolled `sample.separated` node (`run_separated`), on one thread: every row but the last
+runs up to its model evaluation, records the request and stops; the last row's evaluation
+is ONE batched call serving all of them (its own request last, as row order has it); the
+other rows then run again (a row is a pure function of its inputs) and are handed their
+slices. No threads, so no handoffs. This is exact only for samplers that evaluate the model
+once per step and whose noise does not depend on the batch (`FUSABLE`); Impact's SP samplers
+are left out (their recovery passes chain two evaluations per step).
 
 The sequential order (Impact's) cannot be batched at all: a region's input is the base's
 output of the same step, so its evaluation depends on the base's.
@@ -15,8 +17,7 @@ output of the same step, so its evaluation depends on the base's.
 
 from __future__ import annotations
 
-import contextvars
-import threading
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -32,54 +33,20 @@ FUSABLE = frozenset({"euler", "euler_ancestral", "ddim", "dpmpp_2m", "lms", "ddp
 Bundle = dict[str, Any]  # a SAMPLER value: model, positive, negative, cfg, sampler, …
 
 
-class _Batch:
-    """Collects one evaluation request per live row, serves them with ONE model call.
-
-    Every row runs its sampler in its own thread against a `_RowModel`; a row's request
-    blocks until every row still running has asked (or finished), then the last one to
-    arrive makes the batched call and wakes the others."""
-
-    def __init__(self, model: DiffusionModel, rows: int) -> None:
-        self.model, self.live = model, rows
-        self.requests: dict[int, tuple[Any, ...]] = {}
-        self.results: dict[int, torch.Tensor] = {}
-        self.error: BaseException | None = None
-        self.cond = threading.Condition()
-
-    def ask(self, row: int, request: tuple[Any, ...]) -> torch.Tensor:
-        with self.cond:
-            if row in self.results or row in self.requests:
-                raise RuntimeError("a fused sampler evaluated the model twice in one step")
-            self.requests[row] = request
-            self._maybe_serve()
-            self.cond.wait_for(lambda: row in self.results or self.error is not None)
-            if self.error is not None:
-                raise RuntimeError("the batched model call failed") from self.error
-            return self.results[row]
-
-    def done(self) -> None:
-        with self.cond:
-            self.live -= 1
-            self._maybe_serve()
-
-    def _maybe_serve(self) -> None:
-        if not self.requests or len(self.requests) + len(self.results) < self.live:
-            return
-        rows = sorted(self.requests)
-        try:
-            chunks = _batched_call(self.model, [self.requests[r] for r in rows])
-            self.results.update(zip(rows, chunks, strict=True))
-        except BaseException as exc:  # re-raised in every waiting row
-            self.error = exc
-        self.requests.clear()
-        self.cond.notify_all()
+class _Recorded(BaseException):
+    """Stops a row's first pass at its model evaluation (BaseException: no handler on the
+    way may take it for a failure)."""
 
 
 class _RowModel:
-    """A DiffusionModel for one row whose single evaluation goes through the batch."""
+    """A DiffusionModel for one row. A recording row's first pass records its evaluation
+    and stops; its second pass is handed its slice. The serving row (the last) makes the
+    batched call itself, its own request last, so it runs once."""
 
-    def __init__(self, model: DiffusionModel, batch: _Batch, row: int) -> None:
-        self.model, self.batch, self.row = model, batch, row
+    def __init__(self, model: DiffusionModel, serve: list[_RowModel] | None = None) -> None:
+        self.model, self.serve = model, serve
+        self.request: tuple[Any, ...] | None = None
+        self.result: torch.Tensor | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
@@ -87,7 +54,25 @@ class _RowModel:
     def denoise(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor,
                 y: torch.Tensor | None = None, *, count: bool = True) -> torch.Tensor:
         """The row's evaluation, served by the batch's one counted call (`count` is moot)."""
-        return self.batch.ask(self.row, (x, sigma, context, y))
+        if self.result is not None:
+            out, self.result = self.result, None
+            if out.shape != x.shape:
+                raise RuntimeError("a fused row's second pass asked for another evaluation")
+            return out
+        if self.request is not None:
+            raise RuntimeError("a fused sampler evaluated the model twice in one step")
+        self.request = (x, sigma, context, y)
+        if self.serve is None:
+            raise _Recorded
+        rows = [m for m in self.serve if m.request is not None]
+        chunks = _batched_call(self.model, _requests([*rows, self]))
+        for m, chunk in zip(rows, chunks[:-1], strict=True):
+            m.result = chunk
+        return chunks[-1]
+
+
+def _requests(rows: list[_RowModel]) -> list[tuple[Any, ...]]:
+    return [m.request for m in rows if m.request is not None]
 
 
 def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> list[torch.Tensor]:
@@ -106,30 +91,23 @@ def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> lis
 
 def run_rows(model: DiffusionModel, rows: list[dict[str, Any]], common: dict[str, Any]
              ) -> list[Latent]:
-    """`run_separated` for every row (its keywords: common | row), one model call in all."""
-    batch = _Batch(model, len(rows))
+    """`run_separated` for every row (its keywords: common | row), one model call in all:
+    the rows before the last record their requests, the last row's evaluation serves them
+    all, then they run again with their slices."""
     results: list[Any] = [None] * len(rows)
-
-    def work(r: int) -> None:
-        try:
-            results[r] = run_separated(_RowModel(model, batch, r),  # type: ignore[arg-type]
-                                       **common, **rows[r])
-        except BaseException as exc:
-            results[r] = exc
-        finally:
-            batch.done()
-
-    # each thread runs in a copy of this context, so model calls reach this node's meter
-    threads = [threading.Thread(target=contextvars.copy_context().run, args=(work, r))
-               for r in range(1, len(rows))]
-    for t in threads:
-        t.start()
-    work(0)
-    for t in threads:
-        t.join()
-    for out in results:
-        if isinstance(out, BaseException):
-            raise out
+    recording = [_RowModel(model) for _ in rows[:-1]]
+    for r, stand_in in enumerate(recording):
+        with contextlib.suppress(_Recorded):  # a row with nothing to sample is done now
+            results[r] = run_separated(stand_in, **common, **rows[r])  # type: ignore[arg-type]
+    last = _RowModel(model, serve=recording)
+    results[-1] = run_separated(last, **common, **rows[-1])  # type: ignore[arg-type]
+    waiting = [r for r, m in enumerate(recording) if m.request is not None]
+    if waiting and last.request is None:  # the last row had nothing to sample
+        chunks = _batched_call(model, _requests([recording[r] for r in waiting]))
+        for r, chunk in zip(waiting, chunks, strict=True):
+            recording[r].result = chunk
+    for r in waiting:
+        results[r] = run_separated(recording[r], **common, **rows[r])  # type: ignore[arg-type]
     return results
 
 
