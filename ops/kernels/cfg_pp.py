@@ -12,22 +12,10 @@ to each Euler step after the first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
 
 from .guidance import denoise_pair
-
-ModelFn = Callable[..., torch.Tensor]
-Callback = Callable[[dict[str, Any]], None] | None
-NoiseSampler = Callable[[Any, Any], torch.Tensor]
-
-
-def _report(cb: Callback, i: int, x: torch.Tensor, sigma: torch.Tensor,
-            denoised: torch.Tensor) -> None:
-    if cb is not None:
-        cb({"x": x, "i": i, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised})
+from .solver import Callback, ModelFn, NoiseSampler, report_step
 
 
 def _alpha(sigma: torch.Tensor) -> torch.Tensor:
@@ -55,7 +43,7 @@ def sample_euler_ancestral_cfg_pp(model: ModelFn, x: torch.Tensor, sigmas: torch
     for i in range(len(sigmas) - 1):
         sig, nxt = sigmas[i], sigmas[i + 1]
         denoised, uncond = denoise_pair(model, x, sig)
-        _report(callback, i, x, sig, denoised)
+        report_step(callback, i, x, sig, denoised)
         if nxt == 0:
             x = denoised
             continue
@@ -86,7 +74,7 @@ def sample_dpmpp_2s_ancestral_cfg_pp(model: ModelFn, x: torch.Tensor, sigmas: to
         denoised, uncond = denoise_pair(model, x, sig)
         guidance = denoised - uncond
         down, up = ancestral_step(sig, nxt, 1.0)
-        _report(callback, i, x, sig, denoised)
+        report_step(callback, i, x, sig, denoised)
         if down == 0:
             x = x + (x - uncond) / sig * (down - sig)
         else:
@@ -111,7 +99,7 @@ def sample_dpmpp_2m_cfg_pp(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor
     old_uncond: torch.Tensor | None = None
     for i in range(len(sigmas) - 1):
         denoised, uncond = denoise_pair(model, x, sigmas[i])
-        _report(callback, i, x, sigmas[i], denoised)
+        report_step(callback, i, x, sigmas[i], denoised)
         t, t_next = sigmas[i].log().neg(), sigmas[i + 1].log().neg()
         h = t_next - t
         mix = -torch.exp(-h) * uncond
@@ -138,7 +126,7 @@ def sample_gradient_estimation(model: ModelFn, x: torch.Tensor, sigmas: torch.Te
         else:
             denoised = model(x, sig * x.new_ones([x.shape[0]]))
             d = (x - denoised) / sig
-        _report(callback, i, x, sig, denoised)
+        report_step(callback, i, x, sig, denoised)
         dt = nxt - sig
         if nxt == 0:
             x = denoised

@@ -20,24 +20,9 @@ comes from the sampler's noise source, queried per sub-step (σ_a, σ_b); in noi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
 
-ModelFn = Callable[..., torch.Tensor]
-Callback = Callable[[dict[str, Any]], None] | None
-NoiseSampler = Callable[[Any, Any], torch.Tensor]
-
-
-def _eval(model: ModelFn, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    return model(x, sigma * x.new_ones([x.shape[0]]))
-
-
-def _report(cb: Callback, i: int, x: torch.Tensor, sigma: torch.Tensor,
-            denoised: torch.Tensor) -> None:
-    if cb is not None:
-        cb({"x": x, "i": i, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised})
+from .solver import Callback, ModelFn, NoiseSampler, denoise_at, report_step
 
 
 def _phi2(h: torch.Tensor) -> torch.Tensor:
@@ -59,8 +44,8 @@ def sample_er_sde(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
     old: torch.Tensor | None = None
     old_d: torch.Tensor | None = None
     for i in range(len(sigmas) - 1):
-        denoised = _eval(model, x, sigmas[i])
-        _report(callback, i, x, sigmas[i], denoised)
+        denoised = denoise_at(model, x, sigmas[i])
+        report_step(callback, i, x, sigmas[i], denoised)
         stage = min(max_stage, i + 1)
         if sigmas[i + 1] == 0:
             x = denoised
@@ -102,8 +87,8 @@ def sample_seeds_2(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
     """SEEDS-2 (phi_2=False: D mixed (1 − 1/2r, 1/2r); phi_2=True: the φ₂ weights)."""
     for i in range(len(sigmas) - 1):
         sig, nxt = sigmas[i], sigmas[i + 1]
-        denoised = _eval(model, x, sig)
-        _report(callback, i, x, sig, denoised)
+        denoised = denoise_at(model, x, sig)
+        report_step(callback, i, x, sig, denoised)
         if nxt == 0:
             x = denoised
             continue
@@ -119,7 +104,7 @@ def sample_seeds_2(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
             assert noise_sampler is not None
             noise = (-2 * r * h * eta).expm1().neg().sqrt() * noise_sampler(sig, sig_1)
             x_2 = x_2 + noise * sig_1
-        denoised_2 = _eval(model, x_2, sig_1)
+        denoised_2 = denoise_at(model, x_2, sig_1)
         if phi_2:
             b2 = _phi2(-h_eta) / r
             b1 = torch.expm1(-h_eta) - b2
@@ -141,8 +126,8 @@ def sample_seeds_3(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
     """SEEDS-3: stages at r_1, r_2 of the λ step; the last combines D and the third D."""
     for i in range(len(sigmas) - 1):
         sig, nxt = sigmas[i], sigmas[i + 1]
-        denoised = _eval(model, x, sig)
-        _report(callback, i, x, sig, denoised)
+        denoised = denoise_at(model, x, sig)
+        report_step(callback, i, x, sig, denoised)
         if nxt == 0:
             x = denoised
             continue
@@ -159,7 +144,7 @@ def sample_seeds_3(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
             assert noise_sampler is not None
             noise = (-2 * r_1 * h * eta).expm1().neg().sqrt() * noise_sampler(sig, sig_1)
             x_2 = x_2 + noise * sig_1
-        denoised_2 = _eval(model, x_2, sig_1)
+        denoised_2 = denoise_at(model, x_2, sig_1)
         a32 = r_2 / r_1 * _phi2(-r_2 * h_eta)
         a31 = torch.expm1(-r_2 * h_eta) - a32
         x_3 = sig_2 / sig * (-r_2 * h * eta).exp() * x - a_2 * (a31 * denoised + a32 * denoised_2)
@@ -167,7 +152,7 @@ def sample_seeds_3(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
             assert noise_sampler is not None
             noise = _carry(noise, (r_1 - r_2) * h * eta, noise_sampler(sig_1, sig_2))
             x_3 = x_3 + noise * sig_2
-        denoised_3 = _eval(model, x_3, sig_2)
+        denoised_3 = denoise_at(model, x_3, sig_2)
         b3 = _phi2(-h_eta) / r_2
         b1 = torch.expm1(-h_eta) - b3
         x = nxt / sig * (-h * eta).exp() * x - a_t * (b1 * denoised + b3 * denoised_3)

@@ -17,20 +17,12 @@ from . import cfg_pp as CP
 from . import exponential as E
 from . import multistep as MS
 from .sa_solver import sample_sa_solver
+from .solver import Callback, ModelFn, NoiseSampler, report_step
 from .unipc import sample_unipc
-
-ModelFn = Callable[..., torch.Tensor]
-NoiseSampler = Callable[[Any, Any], torch.Tensor]
-Callback = Callable[[dict[str, Any]], None] | None
 
 
 def _eval(model: ModelFn, x: torch.Tensor, sigma: float) -> torch.Tensor:
     return model(x, x.new_full([x.shape[0]], sigma))
-
-
-def _report(cb: Callback, i: int, x: torch.Tensor, sigma: float, denoised: torch.Tensor) -> None:
-    if cb is not None:
-        cb({"x": x, "i": i, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised})
 
 
 @torch.no_grad()
@@ -46,7 +38,7 @@ def sample_heunpp2(
     first, end = s[0], s[-1]
     for i in range(len(s) - 1):
         denoised = _eval(model, x, s[i])
-        _report(callback, i, x, s[i], denoised)
+        report_step(callback, i, x, s[i], denoised)
         d = (x - denoised) / s[i]
         dt = s[i + 1] - s[i]
         if s[i + 1] == end:  # Euler
@@ -82,7 +74,7 @@ def sample_ddpm(
     for i in range(len(s) - 1):
         sig, nxt = s[i], s[i + 1]
         denoised = _eval(model, x, sig)
-        _report(callback, i, x, sig, denoised)
+        report_step(callback, i, x, sig, denoised)
         eps = (x - denoised) / sig
         abar, abar_next = 1 / (1 + sig * sig), 1 / (1 + nxt * nxt)
         alpha = abar / abar_next
@@ -107,7 +99,7 @@ def sample_lcm(
     s = sigmas.tolist()
     for i in range(len(s) - 1):
         denoised = _eval(model, x, s[i])
-        _report(callback, i, x, s[i], denoised)
+        report_step(callback, i, x, s[i], denoised)
         x = denoised
         if s[i + 1] > 0:
             assert noise_sampler is not None

@@ -11,24 +11,11 @@ range dependent: a split range restarts the history. A step to σ = 0 is x ← D
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 
-ModelFn = Callable[..., torch.Tensor]
-Callback = Callable[[dict[str, Any]], None] | None
-NoiseSampler = Callable[[Any, Any], torch.Tensor]
-
-
-def _denoise(model: ModelFn, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    return model(x, sigma * x.new_ones([x.shape[0]]))
-
-
-def _report(cb: Callback, i: int, x: torch.Tensor, sigma: torch.Tensor,
-            denoised: torch.Tensor) -> None:
-    if cb is not None:
-        cb({"x": x, "i": i, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised})
+from .solver import Callback, ModelFn, NoiseSampler, denoise_at, report_step
 
 
 def _ab_fixed(order: int) -> tuple[float, ...]:
@@ -65,8 +52,8 @@ def _pndm(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor, callback: Callb
     s = sigmas.tolist()
     hist: list[torch.Tensor] = []  # d of earlier steps, newest last
     for i in range(len(s) - 1):
-        denoised = _denoise(model, x, sigmas[i])
-        _report(callback, i, x, sigmas[i], denoised)
+        denoised = denoise_at(model, x, sigmas[i])
+        report_step(callback, i, x, sigmas[i], denoised)
         d = (x - denoised) / sigmas[i]
         order = min(max_order, i + 1)
         if s[i + 1] == 0:
@@ -149,8 +136,8 @@ def sample_deis(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
     coeffs = deis_coefficients(s, max_order)
     hist: list[torch.Tensor] = []
     for i in range(len(s) - 1):
-        denoised = _denoise(model, x, sigmas[i])
-        _report(callback, i, x, sigmas[i], denoised)
+        denoised = denoise_at(model, x, sigmas[i])
+        report_step(callback, i, x, sigmas[i], denoised)
         d = (x - denoised) / sigmas[i]
         c = coeffs[i]
         if not c:
@@ -200,9 +187,9 @@ def sample_res_multistep(
         if cfg_pp:
             denoised, uncond = denoise_pair(model, x, sigmas[i])
         else:
-            denoised = uncond = _denoise(model, x, sigmas[i])
+            denoised = uncond = denoise_at(model, x, sigmas[i])
         down, up = _ancestral(s[i], s[i + 1], eta)
-        _report(callback, i, x, sigmas[i], denoised)
+        report_step(callback, i, x, sigmas[i], denoised)
         if down == 0 or old_denoised is None:
             if cfg_pp:
                 x = denoised + (x - uncond) / s[i] * down

@@ -15,16 +15,13 @@ in the σ tensor's float32). A multistep method: range dependent.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from .solver import Callback, ModelFn, NoiseSampler
 from .table import sigma_table, t_to_sigma
 
-ModelFn = Callable[..., torch.Tensor]
-Callback = Callable[[dict[str, Any]], None] | None
-NoiseSampler = Callable[[Any, Any], torch.Tensor]
 PREDICTOR_ORDER, CORRECTOR_ORDER = 3, 4
 
 

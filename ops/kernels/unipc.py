@@ -20,13 +20,9 @@ Multistep: the history restarts with each call, so a split range is not one run
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
 
-ModelFn = Callable[..., torch.Tensor]
-Callback = Callable[[dict[str, Any]], None] | None
+from .solver import Callback, ModelFn
 
 LAST_SIGMA = 0.001  # ComfyUI's stand-in for σ = 0
 
