@@ -33,7 +33,7 @@ from . import (
     text,
     vae,
 )
-from .sample import basic, custom, fused, regional, separated, split
+from .sample import basic, custom, fused, regional, separated, split, split_v1
 
 OPS: list[Any] = [
     model.load_checkpoint, model.load_upscaler,
@@ -63,5 +63,5 @@ OPS: list[Any] = [
     cond.set_area, cond.set_area_percentage, cond.set_area_strength, cond.set_timestep_range,
     custom.dual_cfg, schedule.get_sigma, impact.ksampler, impact.two_samplers_for_mask,
     latent_noise.noisy, latent_noise.duplicate_index, latent_noise.slerp,
-    latent_noise.inject_noise,
+    latent_noise.inject_noise, split_v1.split_v1,
 ]

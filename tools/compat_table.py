@@ -1,5 +1,6 @@
-"""Print README's "ComfyUI compatibility" table (from graphrt.compat.comfy.classes.CLASSES) and
-the corpus line (from tests/corpus/manifest.json).
+"""Print README's "ComfyUI compatibility" table (from graphrt.compat.comfy.classes: CLASSES and
+the classes worked out while translating, FOLDED_CLASSES) and the corpus line (from
+tests/corpus/manifest.json).
 
     .venv/bin/python tools/compat_table.py
 """
@@ -15,12 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphrt.compat.comfy.classes import CLASSES, NodeClass  # noqa: E402
+from graphrt.compat.comfy.classes import CLASSES, FOLDED_CLASSES, NodeClass  # noqa: E402
 from graphrt.compat.comfy.ui import to_api  # noqa: E402
 
 
 def notes(name: str, cls: NodeClass) -> str:
     """What the row should say besides the op: aliases, output nodes, fixed params."""
+    if cls.compute is not None:
+        return "a value: computed while translating, put into the widgets it feeds"
+    if cls.compose is not None:
+        return "a composite: translated to the CLIPTextEncodeSDXL(Refiner) nodes it computes"
     parts = [f"alias of `{other}`" for other, c in CLASSES.items() if c is cls and other != name
              and list(CLASSES).index(other) < list(CLASSES).index(name)]
     if name != name.strip():
@@ -36,8 +41,9 @@ def notes(name: str, cls: NodeClass) -> str:
 
 def table() -> list[str]:
     rows = ["| ComfyUI class | native op | notes |", "|---|---|---|"]
-    rows += [f"| `{name}` | `{cls.op}` | {notes(name, cls)} |"
-             for name, cls in sorted(CLASSES.items(), key=lambda kv: kv[0].lower())]
+    every = {**CLASSES, **FOLDED_CLASSES}
+    rows += [f"| `{name}` | {f'`{cls.op}`' if cls.op else '—'} | {notes(name, cls)} |"
+             for name, cls in sorted(every.items(), key=lambda kv: kv[0].lower())]
     return rows
 
 
@@ -47,7 +53,8 @@ def missing(entry: dict) -> set[str]:
     if entry["format"] == "ui":
         _, issues = to_api(doc)
         return {str(i.found) for i in issues if i.field == "class_type"}
-    return {n["class_type"] for n in doc.values() if n["class_type"] not in CLASSES}
+    return {n["class_type"] for n in doc.values()
+            if n["class_type"] not in CLASSES and n["class_type"] not in FOLDED_CLASSES}
 
 
 def most(counts: Counter[str], n: int) -> list[tuple[str, int]]:
@@ -60,7 +67,9 @@ def blocker(expect: dict[str, str]) -> str:
 
 
 def corpus() -> str:
-    manifest = json.loads((ROOT / "tests" / "corpus" / "manifest.json").read_text())
+    every = json.loads((ROOT / "tests" / "corpus" / "manifest.json").read_text())
+    manifest = [e for e in every if "derived_from" not in e]
+    derived = [e for e in every if "derived_from" in e]
     lacking = Counter(c for e in manifest for c in missing(e))
     formats = Counter(e["format"] for e in manifest)
     runs = sum(e["expect"] == "runs" for e in manifest)
@@ -70,12 +79,13 @@ def corpus() -> str:
     wanted = ", ".join(f"`{name}` {n}" for name, n in most(lacking, 12))
     return textwrap.fill(
         f"The corpus (`tests/corpus/`): {len(manifest)} real workflows from {repos} public "
-        f"repositories ({formats['api']} API format, {formats['ui']} UI format); {runs} run "
-        "end to end on the toy models and on tiny real-layout SD 1.x / SDXL checkpoints, "
+        f"repositories ({formats['api']} API format, {formats['ui']} UI format), and "
+        f"{len(derived)} API-format twins graphrt derived from UI files of it; {runs} of the "
+        f"{len(manifest)} and {sum(e['expect'] == 'runs' for e in derived)} twins run end to "
+        "end on the toy models and on tiny real-layout SD 1.x / SDXL checkpoints, "
         f"{len(manifest) - runs} are blocked. Blockers as the manifest records them (the "
         f"first class or value each workflow is refused for): {top}. Classes graphrt lacks, "
         f"by the number of corpus workflows that use them: {wanted}.", 95)
-
 
 if __name__ == "__main__":
     print("\n".join(table()))

@@ -178,7 +178,7 @@ def native(sample: dict[str, Any] | None = None) -> dict[str, Any]:
             "op": "sample.regional", "in": {"latent": "lat.out", "base_sampler": "base.out",
                                             "regional_prompts": "rps.out"},
             "params": {"seed": 5, "steps": 3, "start": 0, "end": 10000, "overlap_factor": 4,
-                       "noise_mode": "comfy"}},
+                       "noise_mode": "comfy", "legacy": True}},
         "dec": {"op": "latent.decode", "in": {"latent": "rs.out", "vae": "ckpt.vae"}},
         "out": {"op": "image.save", "in": {"images": "dec.out"},
                 "params": {"prefix": "previews/preview"}},

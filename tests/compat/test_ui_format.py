@@ -115,13 +115,6 @@ def test_an_unknown_class_names_the_format_the_node_and_the_class(tmp_path: Path
     assert "UI-format" in issue["message"] and "FancyLatentMaker" in issue["message"]
 
 
-def test_group_nodes_are_refused_with_a_clear_reason() -> None:
-    doc = ui_txt2img()
-    doc["extra"] = {"groupNodes": {"g": {"nodes": []}}}
-    prompt, issues = to_api(doc)
-    assert prompt is None and "group nodes" in issues[0].message
-
-
 def test_a_png_workflow_chunk_loads(tmp_path: Path) -> None:
     import torch
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graphrt import Runtime
+from graphrt.compat.comfy.folding import fold
 from graphrt.compat.comfy.ui import to_api
 from graphrt.core.errors import InvalidGraph
 from tests.real.conftest import TinyModels
@@ -79,18 +81,23 @@ def adapt(prompt: dict[str, Any], checkpoint: Callable[[str], str] = toy) -> dic
     return prompt
 
 
-def api_prompt(entry: dict[str, Any]) -> dict[str, Any]:
-    """The entry's workflow as an API prompt (InvalidGraph when a UI file cannot convert)."""
+def api_prompt(entry: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The entry's workflow as an API prompt (InvalidGraph when a UI file cannot convert;
+    `now` for the editor's %date:…% in file prefixes), its value classes folded so that
+    `adapt` sees the sizes and steps they give."""
     doc = json.loads((HERE / "workflows" / entry["file"]).read_text(encoding="utf-8"))
     if entry["format"] == "ui":
-        doc, issues = to_api(doc)
+        doc, issues = to_api(doc, now=now)
         if doc is None:
             raise InvalidGraph(issues)
+    doc, issues = fold(doc)
+    if issues:
+        raise InvalidGraph(issues)
     return doc
 
 
-def load(entry: dict[str, Any]) -> dict[str, Any]:
-    return adapt(api_prompt(entry))
+def load(entry: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    return adapt(api_prompt(entry, now))
 
 
 def checkpoints(entry: dict[str, Any]) -> list[str]:
@@ -167,3 +174,41 @@ def test_the_manifest_covers_both_formats_and_its_files() -> None:
         assert e["repo"].count("/") == 1 and len(e["commit"]) == 40 and e["path"]
         assert e["expect"] == "runs" or set(e["expect"]) in ({"blocked_by"},
                                                              {"blocked_by_file"})
+
+
+@pytest.mark.parametrize("entry", [e for e in MANIFEST if "derived_from" in e],
+                         ids=lambda e: e["file"])
+def test_a_derived_api_twin_is_its_ui_file_converted(entry: dict[str, Any]) -> None:
+    """A `derived_from` file is graphrt's conversion of a UI file of the corpus at
+    `converted_at` (what ComfyUI's "Save (API)" writes for it), with the source's repo, path
+    and commit."""
+    source = next(e for e in MANIFEST if e["file"] == entry["derived_from"])
+    assert source["format"] == "ui" and entry["format"] == "api"
+    assert {k: source[k] for k in ("repo", "path", "commit")} == {
+        k: entry[k] for k in ("repo", "path", "commit")}
+    ui = json.loads((HERE / "workflows" / source["file"]).read_text(encoding="utf-8"))
+    twin = json.loads((HERE / "workflows" / entry["file"]).read_text(encoding="utf-8"))
+    assert to_api(ui, now=datetime.fromisoformat(entry["converted_at"])) == (twin, [])
+
+
+def twins() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(UI entry, API entry) of one workflow: a PNG's two chunks, or a derived twin."""
+    pairs = []
+    for api in (e for e in RUNS if e["format"] == "api"):
+        ui = next((e for e in RUNS if e["file"] == api.get("derived_from") or (
+            e.get("chunk") == "workflow" and api.get("chunk") == "prompt" and
+            (e["repo"], e["path"]) == (api["repo"], api["path"]))), None)
+        if ui is not None:
+            pairs.append((ui, api))
+    return pairs
+
+
+@pytest.mark.parametrize("pair", twins(), ids=lambda p: p[1]["file"])
+def test_ui_and_api_twins_plan_to_the_same_keys(pair: tuple[dict[str, Any], dict[str, Any]],
+                                                folders: Path) -> None:
+    """The editor's document and the prompt it queued (or graphrt's conversion of it) are
+    the same work: every node the API prompt runs has the UI file's key."""
+    rt = Runtime(device="cpu", models_dir=folders / "models", input_dir=folders / "input")
+    at = pair[1].get("converted_at")
+    ui = rt.plan(load(pair[0], datetime.fromisoformat(at) if at else None)).plan.keys
+    assert ui == rt.plan(load(pair[1])).plan.keys

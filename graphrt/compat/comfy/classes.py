@@ -62,6 +62,12 @@ class NodeClass:
     output_node: bool = False
     category: str = ""
     display_name: str = ""
+    # A class graphrt works out while translating rather than running (graphrt.compat.comfy
+    # .folding): `compute` gives a value class's outputs from its widget values; `compose`
+    # gives the API nodes a composite class stands for, and where each of its outputs is.
+    compute: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+    compose: Callable[[str, dict[str, Any]], tuple[dict[str, Any], list[list[Any]]]] | None \
+        = None
 
     def input(self, name: str) -> In | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -245,7 +251,7 @@ CLASSES.update({
          In("additional_mode", "COMBO", "additional_mode", "ratio between"),
          In("additional_sampler", "COMBO", "additional_sampler", "AUTO"),
          In("additional_sigma_ratio", "FLOAT", "additional_sigma_ratio", 0.3)),
-        _LATENT, fixed=_COMFY_NOISE, category="ImpactPack/Regional"),
+        _LATENT, fixed={**_COMFY_NOISE, "legacy": True}, category="ImpactPack/Regional"),
     "TwoAdvancedSamplersForMask": NodeClass(
         "sample.masked_pair",
         (In("seed", "INT", "seed", 0), In("steps", "INT", "steps", 20),
@@ -273,6 +279,7 @@ from .classes_impact import IMPACT_CLASSES  # noqa: E402
 from .classes_models import MODEL_CLASSES  # noqa: E402
 from .classes_noise import NOISE_CLASSES  # noqa: E402
 from .classes_patches import PATCH_CLASSES  # noqa: E402
+from .classes_searge import FOLDED_CLASSES, SEARGE_CLASSES  # noqa: E402
 
 CLASSES.update(BASIC_CLASSES)
 CLASSES.update(CUSTOM_CLASSES)
@@ -280,4 +287,11 @@ CLASSES.update(IMPACT_CLASSES)
 CLASSES.update(MODEL_CLASSES)
 CLASSES.update(PATCH_CLASSES)
 CLASSES.update(NOISE_CLASSES)
+CLASSES.update(SEARGE_CLASSES)
 CLASSES["ConditioningAverage "] = CLASSES["ConditioningAverage"]  # ComfyUI's registered name
+
+
+def any_class(name: str) -> NodeClass | None:
+    """A class the converters know: one of `CLASSES`, or one worked out while translating
+    (`FOLDED_CLASSES`, graphrt.compat.comfy.folding)."""
+    return CLASSES.get(name) or FOLDED_CLASSES.get(name)

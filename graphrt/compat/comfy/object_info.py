@@ -74,6 +74,7 @@ IMPACT = ("RegionalSamplerAdvanced", "TwoAdvancedSamplersForMask", "RegionalSamp
 NOISE = ("Unsampler", "BNK_Unsampler", "BNK_NoisyLatentImage", "BNK_DuplicateBatchIndex",
          "BNK_SlerpLatent", "BNK_GetSigma", "BNK_InjectNoise")
 PACKS = {"SeargeSDXLSampler2": "SeargeSDXL", "SeargeSDXLImage2ImageSampler": "SeargeSDXL",
+         "SeargeSDXLSampler": "SeargeSDXL",
          **dict.fromkeys(NOISE, "ComfyUI_Noise"), **dict.fromkeys(IMPACT, "ComfyUI-Impact-Pack")}
 # ComfyUI's own classes outside nodes.py, by module (the rest of its core is "nodes")
 EXTRAS = {**dict.fromkeys(

@@ -17,6 +17,7 @@ import difflib
 from typing import Any
 
 from graphrt.compat.comfy.classes import CLASSES, REQUIRED, In, NodeClass
+from graphrt.compat.comfy.folding import fold
 from graphrt.core.errors import Code, Issue, show
 
 FORMAT_NAME = "comfyui-api"
@@ -29,7 +30,9 @@ def detect(data: dict[str, Any]) -> bool:
 
 def translate(data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]:
     """Translate a ComfyUI API-format prompt; returns (native document or None, issues)."""
-    issues: list[Issue] = []
+    data, issues = fold(data)  # classes worked out while translating (compat/comfy/folding)
+    if issues:
+        return None, issues
     classes: dict[str, NodeClass] = {}
     for node_id, raw in data.items():
         cls = _node_class(str(node_id), raw, issues)

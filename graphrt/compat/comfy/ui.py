@@ -8,7 +8,7 @@
      "links": [[1, 4, 0, 3, 0, "MODEL"], ...],      # id, from node, from slot, to node, to slot
      ...}
 
-The conversion is the editor's own, done here:
+The conversion is the editor's own, done here (docs/comfyui-workflows.md):
 - widget values map to the class's widget inputs in the class's order (`classes.CLASSES`);
   a seed widget is followed by its `control_after_generate` value ("fixed", "randomize", …
   or, in old files, a boolean), which is skipped; values past the known widgets (an upload
@@ -18,27 +18,50 @@ The conversion is the editor's own, done here:
 - Reroute nodes pass their link through; Note and MarkdownNote nodes are dropped;
 - muted nodes (mode 2) are dropped with their links; bypassed nodes (mode 4) pass each
   output through from the input of the same type (the same slot first);
+- group nodes (`extra.groupNodes`) and subgraphs (`definitions.subgraphs`) are replaced by
+  their inner nodes, with ComfyUI's ids (`outer:inner`, nested `a:b:c`), their boundary
+  links resolved and the instance's widget values given to the inner widgets
+  (graphrt.compat.comfy.ui_groups, ui_subgraphs, ui_expand);
 - links are lists or, in newer files, objects.
-Node ids stay the user's. Group nodes and subgraphs are not converted yet: such a document,
-a node of an unknown class, or a malformed one is refused with issues that say the document
-is in ComfyUI's UI format and name the node, its class and the widget.
+Node ids stay the user's. A node of an unknown class (inside a group node or subgraph too)
+or a malformed document is refused with issues that say the document is in ComfyUI's UI
+format and name the node, its class and the widget.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from datetime import datetime
 from typing import Any
 
-from graphrt.core.errors import Code, Issue, show
+from graphrt.core.errors import Code, Issue
 
-from .classes import CLASSES, NodeClass
+from .classes import NodeClass, any_class
+from .ui_expand import Template, expand
+from .ui_graph import (
+    BYPASSED,
+    FORMAT,
+    MUTED,
+    SEED_WIDGETS,
+    Alias,
+    UiGraph,
+    UiNode,
+    Value,
+    has_control,
+    is_control,
+    issue,
+    read_graph,
+    widget_specs,
+)
+from .ui_groups import PREFIXES, group_templates
+from .ui_subgraphs import subgraph_templates
+from .ui_text import SAVE_CLASSES, replace_text
 
-FORMAT = "ComfyUI UI-format workflow"
-SEED_WIDGETS = frozenset({"seed", "noise_seed"})  # INT widgets with a control_after_generate
-CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
+__all__ = ["FORMAT", "SEED_WIDGETS", "class_types", "detect", "to_api"]
+
 IGNORED = frozenset({"Note", "MarkdownNote"})
-MUTED, BYPASSED = 2, 4
-MAX_HOPS = 10_000  # reroutes and bypasses followed from one input, at most
+MAX_HOPS = 10_000  # reroutes, bypasses and boundaries followed from one input, at most
+SUBGRAPH_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def detect(data: dict[str, Any]) -> bool:
@@ -47,154 +70,124 @@ def detect(data: dict[str, Any]) -> bool:
 
 
 def class_types(data: dict[str, Any]) -> dict[str, str]:
-    """Node id → class of a UI-format workflow's nodes (for messages and errors)."""
-    return {str(n["id"]): str(n.get("type")) for n in data.get("nodes") or []
-            if isinstance(n, dict) and "id" in n}
+    """Node id → class of a UI-format workflow's nodes, group nodes and subgraphs flattened
+    (for messages and errors)."""
+    graph = _flat(data, [])
+    return {node.id: node.type for node in graph.nodes.values()}
 
 
-@dataclass
-class _Node:
-    id: str
-    type: str
-    mode: int
-    inputs: list[dict[str, Any]]
-    outputs: list[dict[str, Any]]
-    widgets: list[Any]
-    title: str = ""
-
-
-@dataclass
-class _Graph:
-    nodes: dict[str, _Node] = field(default_factory=dict)
-    links: dict[str, tuple[str, int]] = field(default_factory=dict)  # link id → source slot
-
-
-def to_api(data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]:
-    """The API-format prompt of a UI-format workflow, or None with the issues that block it."""
+def to_api(data: dict[str, Any], *, now: datetime | None = None
+           ) -> tuple[dict[str, Any] | None, list[Issue]]:
+    """The API-format prompt of a UI-format workflow, or None with the issues that block it.
+    `now` is the time %date:…% in a save node's filename_prefix stands for (default: now)."""
     issues: list[Issue] = []
-    if (data.get("extra") or {}).get("groupNodes") or (data.get("definitions") or {}).get(
-            "subgraphs"):
-        issues.append(_issue(Code.UNSUPPORTED_FORMAT, None, "groupNodes / subgraphs",
-                             "group nodes and subgraphs are not converted yet; expand them in "
-                             "the editor (or export the API format) first"))
-    graph = _read(data, issues)
+    graph = _flat(data, issues)
     prompt: dict[str, Any] = {}
     for node in graph.nodes.values():
         if node.type in IGNORED or node.type in ("Reroute", "PrimitiveNode") or node.mode in (
                 MUTED, BYPASSED):
             continue
-        cls = CLASSES.get(node.type)
+        cls = any_class(node.type)
         if cls is None:
-            issues.append(_issue(Code.UNKNOWN_CLASS, node, "class_type",
-                                 f"node {node.id} is of class {node.type!r}, which graphrt "
-                                 "does not support"))
+            issues.append(issue(Code.UNKNOWN_CLASS, node, "class_type",
+                                f"node {node.id}{node.where} is of class {node.type!r}, "
+                                f"which graphrt does not support{_hint(node.type, data)}"))
             continue
         prompt[node.id] = _api_node(node, cls, graph, issues)
     if issues:
         return None, issues
+    _replace_texts(prompt, graph, now or datetime.now())
     return prompt, []
 
 
-def _read(data: dict[str, Any], issues: list[Issue]) -> _Graph:
-    graph = _Graph()
-    for raw in data.get("nodes") or []:
-        if not isinstance(raw, dict) or "id" not in raw or not isinstance(raw.get("type"), str):
-            issues.append(_issue(Code.INVALID_NODE, None, "nodes",
-                                 f"a node must be an object with an id and a type, found "
-                                 f"{show(raw)}"))
-            continue
-        node = _Node(str(raw["id"]), raw["type"], _int(raw.get("mode"), 0),
-                     _list_of_dicts(raw.get("inputs")), _list_of_dicts(raw.get("outputs")),
-                     raw["widgets_values"] if isinstance(raw.get("widgets_values"), list)
-                     else [], str(raw.get("title") or ""))
-        graph.nodes[node.id] = node
-    for raw in data.get("links") or []:
-        link = _link(raw)
-        if link is None:
-            issues.append(_issue(Code.BAD_LINK, None, "links", f"malformed link {show(raw)}"))
-            continue
-        link_id, source, slot = link
-        graph.links[link_id] = (source, slot)
+def _replace_texts(prompt: dict[str, Any], graph: UiGraph, now: datetime) -> None:
+    """The editor's %date:…% and %Node.widget% replacements in save nodes' prefixes."""
+    names = {n.id: (n.sr_name, n.title) for n in graph.nodes.values()}
+    widgets = {k: v["inputs"] for k, v in prompt.items()}
+    for node in prompt.values():
+        prefix = node["inputs"].get("filename_prefix")
+        if node["class_type"] in SAVE_CLASSES and isinstance(prefix, str) and "%" in prefix:
+            node["inputs"]["filename_prefix"] = replace_text(prefix, widgets, names, now)
+
+
+def _flat(data: dict[str, Any], issues: list[Issue]) -> UiGraph:
+    """The document's graph with every group-node and subgraph instance expanded."""
+    graph = read_graph(data, issues)
+    templates: dict[str, Template] = {**group_templates(data, issues),
+                                      **subgraph_templates(data, issues)}
+    expand(graph, templates, issues)
     return graph
 
 
-def _link(raw: Any) -> tuple[str, str, int] | None:
-    """(link id, source node id, source slot) of a link as a list or an object."""
-    if isinstance(raw, list) and len(raw) >= 5:
-        link_id, source, slot = raw[0], raw[1], raw[2]
-    elif isinstance(raw, dict):
-        link_id, source, slot = raw.get("id"), raw.get("origin_id"), raw.get("origin_slot")
-    else:
-        return None
-    if link_id is None or source is None or not isinstance(slot, int):
-        return None
-    return str(link_id), str(source), slot
+def _hint(class_type: str, data: dict[str, Any]) -> str:
+    """Why a class is unknown, when the name tells: a group node, subgraph or component whose
+    definition the document lacks."""
+    if class_type.startswith(PREFIXES):
+        return " (a group node whose definition is not in the document's extra.groupNodes)"
+    if SUBGRAPH_ID.fullmatch(class_type):
+        return " (a subgraph whose definition is not in the document's definitions.subgraphs)"
+    if class_type.startswith("## "):
+        return (" (a component of the ComfyUI-Workflow-Component extension, defined in a "
+                ".component.json file outside the document)")
+    return ""
 
 
-def _api_node(node: _Node, cls: NodeClass, graph: _Graph,
+def _api_node(node: UiNode, cls: NodeClass, graph: UiGraph,
               issues: list[Issue]) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     values, at = node.widgets, 0
-    for spec in cls.inputs:
-        if spec.is_link:
-            continue
+    for name, kind in widget_specs(cls):
         if at < len(values):
-            inputs[spec.name] = values[at]
+            inputs[name] = values[at]
         at += 1
-        if spec.name in SEED_WIDGETS and spec.type == "INT" and at < len(values) and \
-                _is_control(values[at]):
+        if has_control(name, kind) and at < len(values) and is_control(values[at]):
             at += 1  # the seed's control_after_generate value
     for entry in node.inputs:
-        name, link = entry.get("name"), entry.get("link")
-        if not isinstance(name, str) or link is None:
+        target, link = entry.get("name"), entry.get("link")
+        if not isinstance(target, str) or link is None:
             continue
-        source = _resolve(graph, str(link), entry.get("type"), issues, node, name)
-        if source is None:  # from a muted node: a widget keeps its value, a port is unset
+        source = _resolve(graph, str(link), entry.get("type"), issues, node, target)
+        if source is None:  # from a muted node, or nothing: a widget keeps its value
             continue
-        if isinstance(source, _Value):
-            inputs[name] = source.value
+        if isinstance(source, Value):
+            inputs[target] = source.value
         else:
-            inputs[name] = [source[0], source[1]]
+            inputs[target] = [source[0], source[1]]
     out: dict[str, Any] = {"class_type": node.type, "inputs": inputs}
     if node.title:
         out["_meta"] = {"title": node.title}
     return out
 
 
-@dataclass(frozen=True)
-class _Value:
-    """A literal that stands for a link (a PrimitiveNode's value)."""
-
-    value: Any
-
-
-def _is_control(value: Any) -> bool:
-    """A control_after_generate value: one of its strings, or a boolean in old files."""
-    return isinstance(value, bool) or (isinstance(value, str) and value in CONTROL_VALUES)
-
-
-def _resolve(graph: _Graph, link: str, kind: Any, issues: list[Issue], target: _Node,
-             name: str) -> tuple[str, int] | _Value | None:
-    """The real source of a link: through reroutes and bypassed nodes, to a node's output
-    slot or a primitive's value; None when it comes from a muted node or nowhere."""
+def _resolve(graph: UiGraph, link: str, kind: Any, issues: list[Issue], target: UiNode,
+             name: str) -> tuple[str, int] | Value | None:
+    """The real source of a link: through reroutes, bypassed nodes and group or subgraph
+    boundaries, to a node's output slot or a literal value; None when it comes from a muted
+    node or nowhere."""
     for _ in range(MAX_HOPS):
-        found = graph.links.get(link)
-        if found is None:
-            issues.append(_issue(Code.BAD_LINK, target, name,
-                                 f"input {name!r} of node {target.id} ({target.type}) uses "
-                                 f"link {link}, which the workflow does not define"))
+        if link not in graph.links:
+            issues.append(issue(Code.BAD_LINK, target, name,
+                                f"input {name!r} of node {target.id}{target.where} "
+                                f"({target.type}) uses link {link}, which the workflow does "
+                                "not define"))
             return None
+        found = graph.links[link]
+        if isinstance(found, Alias):
+            link = found.link
+            continue
+        if found is None or isinstance(found, Value):
+            return found
         source_id, slot = found
         source = graph.nodes.get(source_id)
         if source is None:
-            issues.append(_issue(Code.UNKNOWN_NODE, target, name,
-                                 f"input {name!r} of node {target.id} links to missing node "
-                                 f"{source_id}"))
+            issues.append(issue(Code.UNKNOWN_NODE, target, name,
+                                f"input {name!r} of node {target.id}{target.where} links to "
+                                f"missing node {source_id}"))
             return None
         if source.mode == MUTED:
             return None
         if source.type == "PrimitiveNode":
-            return _Value(source.widgets[0]) if source.widgets else None
+            return Value(source.widgets[0]) if source.widgets else None
         if source.type == "Reroute" or source.mode == BYPASSED:
             passed = _through(source, slot, kind)
             if passed is None:
@@ -202,11 +195,11 @@ def _resolve(graph: _Graph, link: str, kind: Any, issues: list[Issue], target: _
             link = passed
             continue
         return source.id, slot
-    issues.append(_issue(Code.BAD_LINK, target, name, "the link loops through reroutes"))
+    issues.append(issue(Code.BAD_LINK, target, name, "the link loops through reroutes"))
     return None
 
 
-def _through(node: _Node, slot: int, kind: Any) -> str | None:
+def _through(node: UiNode, slot: int, kind: Any) -> str | None:
     """The link into a reroute, or into a bypassed node's input matching output `slot`."""
     linked = [(i, e) for i, e in enumerate(node.inputs) if e.get("link") is not None]
     if node.type == "Reroute":
@@ -219,19 +212,3 @@ def _through(node: _Node, slot: int, kind: Any) -> str | None:
         if entry.get("type") == out_type:
             return str(entry["link"])
     return None
-
-
-def _issue(code: Code, node: _Node | None, field: str | None, message: str) -> Issue:
-    where = f"{FORMAT}: "
-    return Issue(code=code, node=node.id if node else None, field=field,
-                 message=where + message,
-                 expected=None if node is None else "a class graphrt supports",
-                 found=None if node is None else node.type)
-
-
-def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
