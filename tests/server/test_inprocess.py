@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphrt.compat.comfy.classes import CLASSES
+from graphrt.compat.comfy.classes_searge import FOLDED_CLASSES
 from graphrt.fronts.server.app import create_app
 
 from .live import ROOT
@@ -67,7 +68,9 @@ def test_too_many_nodes(tmp_path: Path) -> None:
 
 def test_object_info_covers_the_supported_classes(idle: TestClient) -> None:
     info = idle.get("/object_info").json()
-    assert set(info) == set(CLASSES)
+    assert set(info) == set(CLASSES) | set(FOLDED_CLASSES)  # folded: worked out in translation
+    assert info["SeargeIntegerConstant"]["output"] == ["INT"]
+    assert info["SeargeSDXLPromptEncoder"]["python_module"] == "custom_nodes.SeargeSDXL"
     ks = info["KSamplerAdvanced"]
     assert ks["input"]["required"]["add_noise"] == [["enable", "disable"],
                                                     {"default": "enable"}]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrt.compat.comfy.classes import CLASSES, REQUIRED, In, NodeClass
+from graphrt.compat.comfy.classes_searge import FOLDED_CLASSES
 from graphrt.compat.comfy.ui import SEED_WIDGETS
 from graphrt.core.hints import FileParam
 from graphrt.core.op import OpSpec
@@ -74,7 +75,7 @@ IMPACT = ("RegionalSamplerAdvanced", "TwoAdvancedSamplersForMask", "RegionalSamp
 NOISE = ("Unsampler", "BNK_Unsampler", "BNK_NoisyLatentImage", "BNK_DuplicateBatchIndex",
          "BNK_SlerpLatent", "BNK_GetSigma", "BNK_InjectNoise")
 PACKS = {"SeargeSDXLSampler2": "SeargeSDXL", "SeargeSDXLImage2ImageSampler": "SeargeSDXL",
-         "SeargeSDXLSampler": "SeargeSDXL",
+         "SeargeSDXLSampler": "SeargeSDXL", **dict.fromkeys(FOLDED_CLASSES, "SeargeSDXL"),
          **dict.fromkeys(NOISE, "ComfyUI_Noise"), **dict.fromkeys(IMPACT, "ComfyUI-Impact-Pack")}
 # ComfyUI's own classes outside nodes.py, by module (the rest of its core is "nodes")
 EXTRAS = {**dict.fromkeys(
@@ -114,6 +115,9 @@ def class_info(name: str, cls: NodeClass, registry: Registry, folders: Folders) 
 
 
 def object_info(registry: Registry, folders: Folders, only: str | None = None) -> dict[str, Any]:
-    names = [only] if only is not None else list(CLASSES)
-    return {n: class_info(n, CLASSES[n], registry, folders) for n in names
-            if n in CLASSES and registry.get(CLASSES[n].op) is not None}
+    """ComfyUI's /object_info: every class whose op is registered, and the classes worked out
+    while translating (graphrt.compat.comfy.folding), which the editor must know too."""
+    table = {**CLASSES, **FOLDED_CLASSES}
+    names = [only] if only is not None else list(table)
+    return {n: class_info(n, table[n], registry, folders) for n in names
+            if n in table and (n in FOLDED_CLASSES or registry.get(table[n].op) is not None)}
