@@ -23,7 +23,10 @@ from typing import Any
 import msgpack
 import xxhash
 
-HASH_SCHEMA = 2  # 2: run settings (device kind, dtype) in the keys of device ops
+# 2: run settings (device kind, dtype) in the keys of device ops. 3: sampling numbers changed
+# under unchanged recipes (schedules and the log-sigma table computed in float32,
+# docs/reproducibility.md §8), so results cached before are stale.
+HASH_SCHEMA = 3
 MAX_DEPTH = 64
 
 

@@ -59,7 +59,8 @@ class DiffusionModel:
     def _set_table(self, table: tuple[float, ...]) -> None:
         self.table = table
         self.sigmas = torch.tensor(self.table, dtype=torch.float32)
-        self.log_sigmas = self.sigmas.log()
+        # ln in float64, then float32, as ComfyUI's set_sigmas: t(σ) at a tie depends on it
+        self.log_sigmas = torch.tensor(self.table, dtype=torch.float64).log().float()
 
     def with_sampling(self, prediction: Prediction, table: tuple[float, ...], stride: int = 1,
                       offset: int = 0) -> DiffusionModel:

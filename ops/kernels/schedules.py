@@ -3,15 +3,20 @@
 Every schedule is a descending list of n+1 (ddim_uniform: possibly more, beta: possibly fewer)
 float sigmas ending in 0, computed over the discrete table of `table.py` (§1.3). Arithmetic
 follows the current ComfyUI formulas, float quirks included (e.g. `simple` takes
-int(i·(1000/n)), which for n = 38, i = 19 gives 499, not ⌊19·1000/38⌋ = 500).
+int(i·(1000/n)), which for n = 38, i = 19 gives 499, not ⌊19·1000/38⌋ = 500). `normal` and
+`sgm_uniform` are computed in float32 as ComfyUI computes them (`_uniform`): their σ at a
+half-integer timestep lies halfway between two table entries in log space, and which one the
+model's quantized t(σ) picks depends on those float32 bits (docs/reproducibility.md §8).
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
+from functools import lru_cache
 
-from .table import sigma_table, t_to_sigma
+from .table import sigma_table
 
 Table = tuple[float, ...]
 
@@ -38,11 +43,41 @@ def _linspace(a: float, b: float, n: int) -> list[float]:
     return [a + (b - a) * i / (n - 1) for i in range(n)]
 
 
+def _f32(x: float) -> float:
+    """x rounded to the nearest float32."""
+    out: float = struct.unpack("f", struct.pack("f", x))[0]
+    return out
+
+
+@lru_cache(maxsize=8)
+def _log_table32(table: Table) -> tuple[float, ...]:
+    """ComfyUI's log_sigmas: ln of the float64 table, then rounded to float32."""
+    return tuple(_f32(math.log(s)) for s in table)
+
+
+def _linspace32(a: float, b: float, n: int) -> list[float]:
+    """torch.linspace(a, b, n) in float32: step = (b − a)/(n − 1) rounded, then a + i·step
+    for the first half and b − (n−1−i)·step for the rest, each with one rounding (fused)."""
+    if n == 1:
+        return [_f32(a)]
+    step, half = _f32((b - a) / (n - 1)), n // 2
+    return [_f32(a + step * i) if i < half else _f32(b - step * (n - 1 - i)) for i in range(n)]
+
+
 def _uniform(table: Table, n: int, sgm: bool) -> list[float]:
-    """normal / sgm_uniform: timesteps 999 → 0 evenly spaced, mapped by σ(t) (§2)."""
-    last = len(table) - 1.0
-    ts = _linspace(last, 0.0, n + 1)[:-1] if sgm else _linspace(last, 0.0, n)
-    return [t_to_sigma(t, table) for t in ts] + [0.0]
+    """normal / sgm_uniform: timesteps 999 → 0 evenly spaced, mapped by σ(t) (§2), in float32
+    as ComfyUI: ln σ = (1−w)·ln σ_⌊t⌋ + w·ln σ_⌈t⌉ over the float32 log table, each product
+    and the sum rounded to float32, then exp rounded to float32."""
+    last, logs = len(table) - 1.0, _log_table32(table)
+    ts = _linspace32(last, 0.0, n + 1)[:-1] if sgm else _linspace32(last, 0.0, n)
+    out: list[float] = []
+    for t in ts:
+        t = min(max(t, 0.0), last)
+        lo, hi = math.floor(t), math.ceil(t)
+        w = t - lo  # exact: t is a float32
+        v = _f32(_f32(_f32(1.0 - w) * logs[lo]) + _f32(w * logs[hi]))
+        out.append(_f32(math.exp(v)))
+    return out + [0.0]
 
 
 def _simple(table: Table, n: int) -> list[float]:

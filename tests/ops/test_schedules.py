@@ -73,7 +73,10 @@ CASES = [(s, n) for s in SCHEDULERS for n in (1, 2, 3, 7, 20, 30) if (s, n) != (
 @pytest.mark.parametrize(("name", "n"), CASES)
 def test_matches_formula(name: str, n: int) -> None:
     got = calculate_sigmas(name, n)
-    assert got == pytest.approx(_expected(name, n), rel=1e-9, abs=1e-12)
+    # normal / sgm_uniform are computed in float32, as ComfyUI computes them (their ties pick
+    # ComfyUI's timestep: tests/seeds/test_masked_pair_impact_path.py)
+    rel = 1e-6 if name in ("normal", "sgm_uniform") else 1e-9  # a few float32 ulps
+    assert got == pytest.approx(_expected(name, n), rel=rel, abs=1e-12)
     assert got[-1] == 0.0
     assert all(a > b for a, b in zip(got, got[1:], strict=False))  # strictly descending
 
