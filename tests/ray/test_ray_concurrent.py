@@ -5,51 +5,30 @@ progress reaching the client before the other's end), and both succeed once."""
 
 from __future__ import annotations
 
-import threading
-import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graphrt.fronts.server.app import create_app
-from graphrt.fronts.server.config import ServerConfig
-from tests.server.local import local_client
+from tests.server.local import local_config
+from tests.server.recorded import recorded, wait_for
 from tests.server.workflows import txt2img
 
 pytestmark = pytest.mark.ray
 STEPS = 800  # long enough that the second prompt starts before the first ends
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_two_prompts_run_at_once_on_two_workers(ray_cluster: Any, tmp_path: Path) -> None:
-    config = ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
-                          input_dir=tmp_path / "in", models_dir=tmp_path / "models",
-                          device="cpu", ray_address="local")
-    app = create_app(config)
+    app = create_app(replace(local_config(tmp_path), ray_address="local"))
     server = app.state.server
     executor = server.runtime.executor
     assert executor is not None
-    messages: list[dict[str, Any]] = []
     try:
-        with local_client(app) as client, client.websocket_connect("/ws?clientId=ray") as ws:
-            def read() -> None:
-                try:
-                    while True:
-                        messages.append(ws.receive_json())
-                except Exception:  # the socket closed at the end of the test
-                    return
-
-            threading.Thread(target=read, daemon=True).start()
+        with recorded(app, "ray") as (client, messages):
             ids = [client.post("/prompt", json={"prompt": txt2img(seed=s, steps=STEPS),
                                                 "client_id": "ray"}).json()["prompt_id"]
                    for s in (1, 2)]

@@ -4,50 +4,29 @@ prompt completes once, on another worker, and the server keeps serving."""
 
 from __future__ import annotations
 
-import threading
-import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graphrt.fronts.server.app import create_app
-from graphrt.fronts.server.config import ServerConfig
-from tests.server.local import local_client
+from tests.server.local import local_config
+from tests.server.recorded import recorded, wait_for
 from tests.server.workflows import txt2img
 
 pytestmark = pytest.mark.ray
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_the_server_on_ray_survives_a_worker_killed_mid_prompt(ray_cluster: Any,
                                                                tmp_path: Path) -> None:
-    config = ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
-                          input_dir=tmp_path / "in", models_dir=tmp_path / "models",
-                          device="cpu", ray_address="local")
-    app = create_app(config)
+    app = create_app(replace(local_config(tmp_path), ray_address="local"))
     executor = app.state.server.runtime.executor
     assert executor is not None and executor.address is None  # joins the running cluster
-    messages: list[dict[str, Any]] = []
     try:
-        with local_client(app) as client, client.websocket_connect("/ws?clientId=ray") as ws:
-            def read() -> None:
-                try:
-                    while True:
-                        messages.append(ws.receive_json())
-                except Exception:  # the socket closed at the end of the test
-                    return
-
-            threading.Thread(target=read, daemon=True).start()
+        with recorded(app, "ray") as (client, messages):
             pid = client.post("/prompt", json={"prompt": txt2img(seed=1, steps=500),
                                                "client_id": "ray"}).json()["prompt_id"]
             wait_for(lambda: any(m["type"] == "progress" and m["data"]["prompt_id"] == pid
