@@ -21,7 +21,7 @@ from .args import resolve_args, resolve_refs, split_overrides
 from .check import check_params
 from .document import GraphDoc
 from .errors import InvalidGraph, Issue
-from .graph import Node
+from .graph import Graph, Node
 from .paths import Folders
 from .plan import Plan, key_of
 from .registry import Registry
@@ -74,7 +74,7 @@ def replan(previous: Plan, doc: GraphDoc, registry: Registry, *,
     return _rekeyed(previous, graph, changed, folders)
 
 
-def _rekeyed(previous: Plan, graph: Any, changed: list[str], folders: Folders) -> Plan:
+def _rekeyed(previous: Plan, graph: Graph, changed: list[str], folders: Folders) -> Plan:
     """`previous` over `graph`, with the keys downstream of `changed` computed again."""
     consumers = previous.consumers
     affected: set[str] = set()

@@ -135,8 +135,9 @@ class Runtime:
         self.strict = strict
         self._plans: OrderedDict[str, Plan] = OrderedDict()  # request digest → its plan
         self._plans_lock = threading.Lock()  # the server prepares and runs in two threads
-        self._cancel = threading.Event()  # the current (or last) run's interrupt flag
+        self._cancel = threading.Event()  # the current (or last) in-process run's interrupt flag
         self._running: set[threading.Event] = set()  # flags of executor runs going on
+        self._running_lock = threading.Lock()
         self._lock = threading.Lock()
         self.executor = executor
         if executor is not None:
@@ -206,13 +207,13 @@ class Runtime:
         plan = source if isinstance(source, Plan) else self.prepare(
             source, args=args, overrides=overrides, outputs=outputs)
         if self.executor is not None:  # runs of several threads go on at once, on workers
-            flag = self._cancel = cancel or threading.Event()
-            with self._plans_lock:
+            flag = cancel or threading.Event()
+            with self._running_lock:
                 self._running.add(flag)
             try:
                 return self.executor.run(plan, on_event, flag)
             finally:
-                with self._plans_lock:
+                with self._running_lock:
                     self._running.discard(flag)
         with self._lock, gc_frozen():
             self._cancel = cancel or threading.Event()
@@ -224,7 +225,7 @@ class Runtime:
         """Ask the current run (if any; with an executor, every run going on) to stop at its
         next progress tick or node boundary."""
         self._cancel.set()
-        with self._plans_lock:
+        with self._running_lock:
             for flag in self._running:
                 flag.set()
 
