@@ -63,7 +63,7 @@ class Preparer:
                               outputs=outputs, folders=self.folders)
                 if plan is not None:
                     return plan
-            graph = validate(doc, self.registry, args=args, overrides=overrides)
+            graph = self.load(doc, args=args, overrides=overrides)
             _stop_if(cancel)
             graph = expand(graph, self.registry, budget=budget, cancel=cancel)
             issues = [issue for check in checks for issue in check(graph)]
