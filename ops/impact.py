@@ -15,9 +15,13 @@ base KSAMPLER on the latent with noise mask [mask ≠ 1], then the mask KSAMPLER
 with noise mask `mask`; the result carries no noise mask. Both samplers' settings arrive as
 values, so its model calls are unknown when planning.
 
-`impact.preview_bridge` is PreviewBridge as a preview: the images are saved like PreviewImage
-and passed through; the MASK output is empty (zeros), since the editor's mask edit (the
-`image` widget) is not reproduced, and a non-empty `image` is refused.
+`impact.preview_bridge` is PreviewBridge: the images are saved like PreviewImage. With an
+empty `image` (no edit: what Impact returns on a prompt's first run) they are passed through
+with an empty mask (zeros). An `image` naming a file in the input folder is the editor's mask
+edit (the clipspace file it wrote, `clipspace/clipspace-mask-….png`): the IMAGE and MASK
+outputs are that file read as LoadImage reads it (RGB; 1 − alpha), as the Impact of the
+editor's dict widget value did (LoadImage on `subfolder/filename [type]`). Current Impact's
+`$<node>-<n>` ids name files of one server session and are refused, as are other folders.
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ from pydantic import Field, model_validator
 from graphrt.core.context import OpContext
 from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
-from graphrt.core.hints import Cost
+from graphrt.core.hints import Cost, FileParam
 from graphrt.core.op import Params, macro, op
+from graphrt.core.paths import Folders
 from graphrt.core.types import Files
 
-from .image import SAVED_IMAGE, Save, _save_fingerprint, save
+from .image import IMAGE_SUFFIXES, SAVED_IMAGE, Save, _save_fingerprint, input_path, save
 from .region import region_links, sampler_links
 from .sample.params import MAX_STEPS, SEED_MAX, Guidance, NoiseMode, Seeded
 from .sample.regional import Regional, build_regional
@@ -153,17 +158,32 @@ def two_samplers_for_mask(p: TwoSamplers, latent: Latent, base_sampler: KSampler
     return _ksample(mask_sampler, out, mask, p.noise_mode, report)
 
 
+EDITED_IMAGE = FileParam("image", "input", builtin=("",), suffixes=IMAGE_SUFFIXES)
+
+
 class PreviewBridge(Save):
     prefix: str = Field("previews/preview", min_length=1, max_length=128,
                         pattern=r"^[\w\-. /]+$")
-    image: str = Field("", description="the editor's clipspace edit; must be empty")
+    image: str = Field("", max_length=1024, description="the editor's mask edit: empty, or "
+                       "the clipspace file it wrote in <input>")
 
     @model_validator(mode="after")
-    def _no_edit(self) -> Self:
-        if self.image:
-            raise ValueError(f"PreviewBridge's edited image {self.image!r} cannot be "
-                             "reproduced; only an empty 'image' is supported")
+    def _readable_edit(self) -> Self:
+        if self.image.startswith("$"):
+            raise ValueError(f"PreviewBridge's edit {self.image!r} names an image of another "
+                             "server session; name the edited file in the input folder")
+        if self.image.endswith("]"):
+            raise ValueError(f"PreviewBridge's edit {self.image!r} is not in the input "
+                             "folder; only input files can be read")
         return self
+
+
+def _bridge_fingerprint(p: PreviewBridge, folders: Folders) -> Any:
+    """The output folder, and the edited file's content (a new edit is new work)."""
+    from .model import file_identity
+
+    edit = file_identity(input_path(folders, p.image), True) if p.image else None
+    return [_save_fingerprint(p, folders), edit]
 
 
 class Bridged(NamedTuple):
@@ -172,12 +192,18 @@ class Bridged(NamedTuple):
     mask: Mask
 
 
-@op("impact.preview_bridge", version=1, fingerprint=_save_fingerprint, files=(SAVED_IMAGE,),
-    output=True)
+@op("impact.preview_bridge", version=1, fingerprint=_bridge_fingerprint,
+    files=(SAVED_IMAGE, EDITED_IMAGE), output=True)
 def preview_bridge(p: PreviewBridge, images: Image, *, ctx: OpContext) -> Bridged:
-    """Save the images as a preview and pass them on, with an empty mask (PreviewBridge)."""
+    """Save the images as a preview; pass them on with an empty mask, or give the edited
+    file's image and mask (1 − alpha) when `image` names one (PreviewBridge)."""
     import torch
 
     saved = save(Save(prefix=p.prefix), images, ctx=ctx)
-    mask = torch.zeros(tuple(images.shape[:3]), dtype=torch.float32)
-    return Bridged(saved.images, images, mask)
+    if not p.image:
+        return Bridged(saved.images, images,
+                       torch.zeros(tuple(images.shape[:3]), dtype=torch.float32))
+    from .kernels.imaging import read_png
+
+    edited, mask, _ = read_png(input_path(ctx.folders, p.image))
+    return Bridged(saved.images, edited, mask)

@@ -16,16 +16,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphrt.compat.comfy.classes import CLASSES, FOLDED_CLASSES, NodeClass  # noqa: E402
+from graphrt.compat.comfy.classes import (  # noqa: E402
+    CLASSES,
+    FOLDED_CLASSES,
+    REQUIRED,
+    NodeClass,
+)
 from graphrt.compat.comfy.ui import to_api  # noqa: E402
 
 
 def notes(name: str, cls: NodeClass) -> str:
     """What the row should say besides the op: aliases, output nodes, fixed params."""
+    if cls.compute is not None and cls.outputs[0][0] in ("LATENT", "CONDITIONING"):
+        return "a muxer: computed while translating, a redirect of the input it selects"
     if cls.compute is not None:
         return "a value: computed while translating, put into the widgets it feeds"
     if cls.compose is not None:
-        return "a composite: translated to the CLIPTextEncodeSDXL(Refiner) nodes it computes"
+        return f"a composite: translated to the {composed(cls)} node(s) it calls"
     parts = [f"alias of `{other}`" for other, c in CLASSES.items() if c is cls and other != name
              and list(CLASSES).index(other) < list(CLASSES).index(name)]
     if name != name.strip():
@@ -37,6 +44,15 @@ def notes(name: str, cls: NodeClass) -> str:
     if optional:
         parts.append("optional: " + ", ".join(optional))
     return "; ".join(parts)
+
+
+def composed(cls: NodeClass) -> str:
+    """The classes a composite becomes (probed with placeholder links and its defaults)."""
+    assert cls.compose is not None
+    probe = {i.name: "x" if i.is_link or i.default is REQUIRED else i.default
+             for i in cls.inputs}
+    nodes, _ = cls.compose("n", probe)
+    return "/".join(f"`{c}`" for c in sorted({n["class_type"] for n in nodes.values()}))
 
 
 def table() -> list[str]:
@@ -75,6 +91,7 @@ def corpus() -> str:
     runs = sum(e["expect"] == "runs" for e in manifest)
     blockers = Counter(blocker(e["expect"]) for e in manifest if e["expect"] != "runs")
     repos = len({e["repo"] for e in manifest})
+    ignoring = sum("comfyui_ignores" in e for e in manifest)
     top = ", ".join(f"`{name}` {n}" for name, n in most(blockers, 8))
     wanted = ", ".join(f"`{name}` {n}" for name, n in most(lacking, 12))
     return textwrap.fill(
@@ -82,10 +99,13 @@ def corpus() -> str:
         f"repositories ({formats['api']} API format, {formats['ui']} UI format), and "
         f"{len(derived)} API-format twins graphrt derived from UI files of it; {runs} of the "
         f"{len(manifest)} and {sum(e['expect'] == 'runs' for e in derived)} twins run end to "
-        "end on the toy models and on tiny real-layout SD 1.x / SDXL checkpoints, "
+        "end on the toy models and on tiny real-layout SD 1.x / SDXL checkpoints "
+        f"({ignoring} of the workflows without the outputs ComfyUI's validation skips: "
+        "graphrt refuses a prompt with an output whose inputs are left unconnected), "
         f"{len(manifest) - runs} are blocked. Blockers as the manifest records them (the "
         f"first class or value each workflow is refused for): {top}. Classes graphrt lacks, "
-        f"by the number of corpus workflows that use them: {wanted}.", 95)
+        f"by the number of corpus workflows that use them: {wanted}.", 95,
+        break_on_hyphens=False)
 
 if __name__ == "__main__":
     print("\n".join(table()))

@@ -1,6 +1,7 @@
 """Impact Pack's provider, regional, pipe and preview classes (classes_impact.py): each maps to
-the right native op with Impact's input names, widget order and defaults, and an API-format
-Impact regional workflow with pipes runs and equals the same graph written natively."""
+the right native op with Impact's input names, widget order and defaults, an API-format
+Impact regional workflow with pipes runs and equals the same graph written natively, and
+PreviewBridge gives the editor's mask edit as LoadImage reads it."""
 
 from __future__ import annotations
 
@@ -239,3 +240,74 @@ def test_pipe_ops_pack_split_and_edit() -> None:
     p = pipe.make(NoParams(), "m", "c", "v", "p", "n")
     assert tuple(pipe.split(NoParams(), p)) == ("m", "c", "v", "p", "n", p)
     assert pipe.edit(NoParams(), p, positive="p2", vae="v2") == ("m", "c", "v2", "p2", "n")
+
+
+def test_clipspace_name_reads_the_editors_edit_as_an_input_file() -> None:
+    """The 2023 editor stored PreviewBridge's edit as a dict; Impact then loaded
+    "subfolder/filename [type]" with LoadImage."""
+    from graphrt.compat.comfy.classes_impact import clipspace_name
+
+    edit = {"filename": "clipspace-mask-1.5.png", "subfolder": "clipspace", "type": "input",
+            "image_hash": 1, "forward_filename": "ComfyUI_00001_.png"}
+    assert clipspace_name(edit) == "clipspace/clipspace-mask-1.5.png"
+    assert clipspace_name({**edit, "subfolder": ""}) == "clipspace-mask-1.5.png"
+    assert clipspace_name({**edit, "type": "temp"}) == "clipspace/clipspace-mask-1.5.png [temp]"
+    assert clipspace_name("clipspace/a.png [input]") == "clipspace/a.png"
+    assert clipspace_name("") == "" and clipspace_name("$12-0") == "$12-0"
+
+
+def bridge_prompt(edit: Any) -> dict[str, Any]:
+    """example.png through a PreviewBridge whose IMAGE and MASK (as an image) are saved."""
+    return {
+        "load": n("LoadImage", image="example.png"),
+        "pb": n("PreviewBridge", images=["load", 0], image=edit),
+        "as_image": n("MaskToImage", mask=["pb", 1]),
+        "mask": n("SaveImage", images=["as_image", 0], filename_prefix="mask"),
+        "img": n("SaveImage", images=["pb", 0], filename_prefix="img"),
+    }
+
+
+def test_preview_bridge_gives_the_edited_files_image_and_mask(tmp_path: Path) -> None:
+    """Impact's PreviewBridge with an edit: the clipspace file read as LoadImage reads it
+    (RGB, mask = 1 − alpha); the incoming images are still previewed."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (12, 16, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    rgba[2:7, 4:12, 3] = 0  # painted
+    rgba[8, 0, 3] = 64  # a soft edge
+    (tmp_path / "input" / "clipspace").mkdir(parents=True)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "input" / "clipspace" / "edit.png")
+    edit = {"filename": "edit.png", "subfolder": "clipspace", "type": "input"}
+    rt = Runtime(device="cpu", input_dir=tmp_path / "input", output_dir=tmp_path / "out")
+    result = rt.run(bridge_prompt(edit))
+    assert result.ok, (result.failed, result.blocked)
+    mask = pixels(tmp_path / "out", result.outputs["mask"])[0]
+    np.testing.assert_array_equal(mask[..., 0], 255 - rgba[..., 3])
+    np.testing.assert_array_equal(pixels(tmp_path / "out", result.outputs["img"])[0],
+                                  rgba[..., :3])
+    assert result.outputs["pb"]  # the preview of example.png
+    plain = rt.run(bridge_prompt(""))
+    assert plain.ok and not pixels(tmp_path / "out", plain.outputs["mask"]).any()
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ("$23-0", "another server session"),
+    ({"filename": "a.png", "subfolder": "", "type": "temp"}, "not in the input folder"),
+])
+def test_preview_bridge_refuses_edits_it_cannot_read(edit: Any, message: str,
+                                                     tmp_path: Path) -> None:
+    from graphrt.core.errors import InvalidGraph
+
+    with pytest.raises(InvalidGraph, match=message):
+        Runtime(device="cpu", output_dir=tmp_path).plan(bridge_prompt(edit))
+
+
+def test_a_missing_edit_file_is_refused_when_planning(tmp_path: Path) -> None:
+    from graphrt.core.errors import InvalidGraph
+
+    with pytest.raises(InvalidGraph) as refused:
+        Runtime(device="cpu", input_dir=tmp_path, output_dir=tmp_path).plan(
+            bridge_prompt("clipspace/missing.png [input]"))
+    assert any(i.code == "bad_file" and i.node == "pb" for i in refused.value.issues)

@@ -3,10 +3,14 @@
 Each file is kept as its repository has it; the test adapts it to the toy models on the API
 prompt (a UI-format file is converted first): checkpoints → the built-in toy models, pixel
 sizes ÷ 8, batches of 1, at most 4 steps, input images → the built-in example.png, upscalers
-→ a tiny ESRGAN, separate VAE files → the toy VAE. A workflow marked "runs" must run and save
+→ a tiny ESRGAN, separate VAE files → the toy VAE, LoRAs at strength 0 (whose file ComfyUI
+checks but never reads) → a stand-in file. A workflow marked "runs" must run and save
 an image; one marked {"blocked_by": X} must be refused with an issue naming class X, so that
 the manifest stays honest as classes are added (one that starts to run must be moved to
-"runs").
+"runs"). An entry's `comfyui_ignores` lists the output nodes ComfyUI's validation ignores
+(an output whose inputs fail validation, such as an upscaler whose image input the author
+left unconnected, is skipped and the others run): graphrt refuses the whole prompt for
+them, so the test checks that exactly those outputs fail and runs the prompt without them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import pytest
 
 from graphrt import Runtime
+from graphrt.compat.comfy.classes import is_output_class
 from graphrt.compat.comfy.folding import fold
 from graphrt.compat.comfy.ui import to_api
 from graphrt.core.errors import InvalidGraph
@@ -36,6 +41,7 @@ CHECKPOINT_LOADERS = {"CheckpointLoaderSimple", "CheckpointLoader", "unCLIPCheck
 PIXELS = {"width", "height", "x", "y", "left", "top", "right", "bottom", "target_width",
           "target_height", "crop_w", "crop_h"}  # scaled ÷ 8, keeping the layout's geometry
 MAX_STEPS = 4
+UNUSED_LORA = "unused_lora.safetensors"  # stands in for a LoRA applied at strength 0
 
 
 def _small(pixels: int) -> int:
@@ -56,7 +62,8 @@ def family(ckpt_name: str) -> str | None:
 
 def adapt(prompt: dict[str, Any], checkpoint: Callable[[str], str] = toy) -> dict[str, Any]:
     """The API prompt made tiny, in place: `checkpoint` picks each loader's file, sizes ÷ 8,
-    batches of 1, few steps, the built-in input image, the tiny upscaler, the toy VAE."""
+    batches of 1, few steps, the built-in input image, the tiny upscaler, the toy VAE, the
+    stand-in for a LoRA at strength 0."""
     for node in prompt.values():
         cls, inputs = node["class_type"], node["inputs"]
         if cls in CHECKPOINT_LOADERS and isinstance(inputs.get("ckpt_name"), str):
@@ -78,13 +85,30 @@ def adapt(prompt: dict[str, Any], checkpoint: Callable[[str], str] = toy) -> dic
             inputs["model_name"] = "tiny_esrgan.safetensors"
         if cls == "VAELoader":  # the toy VAE decodes any 4-channel latent
             inputs["vae_name"] = "toy-shapes"
+        if cls == "LoraLoader" and inputs.get("strength_model") == inputs.get(
+                "strength_clip") == 0:  # the file must exist, its content is not used
+            inputs["lora_name"] = UNUSED_LORA
     return prompt
 
 
-def api_prompt(entry: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+def upstream(prompt: dict[str, Any], node: str) -> set[str]:
+    """`node` and every node it takes a link from, directly or not."""
+    seen, todo = set(), [node]
+    while todo:
+        current = todo.pop()
+        if current not in seen and current in prompt:
+            seen.add(current)
+            todo.extend(str(v[0]) for v in prompt[current]["inputs"].values()
+                        if isinstance(v, list) and len(v) == 2 and isinstance(v[1], int))
+    return seen
+
+
+def api_prompt(entry: dict[str, Any], now: datetime | None = None, *, every_output: bool = False
+               ) -> dict[str, Any]:
     """The entry's workflow as an API prompt (InvalidGraph when a UI file cannot convert;
     `now` for the editor's %date:…% in file prefixes), its value classes folded so that
-    `adapt` sees the sizes and steps they give."""
+    `adapt` sees the sizes and steps they give; without the outputs ComfyUI ignores
+    (`comfyui_ignores`) and the nodes only they use, unless `every_output`."""
     doc = json.loads((HERE / "workflows" / entry["file"]).read_text(encoding="utf-8"))
     if entry["format"] == "ui":
         doc, issues = to_api(doc, now=now)
@@ -93,6 +117,11 @@ def api_prompt(entry: dict[str, Any], now: datetime | None = None) -> dict[str, 
     doc, issues = fold(doc)
     if issues:
         raise InvalidGraph(issues)
+    if entry.get("comfyui_ignores") and not every_output:  # ComfyUI runs what the rest use
+        kept = [k for k, v in doc.items() if is_output_class(v["class_type"])
+                and k not in entry["comfyui_ignores"]]
+        used = set().union(*(upstream(doc, k) for k in kept))
+        doc = {k: v for k, v in doc.items() if k in used}
     return doc
 
 
@@ -108,10 +137,19 @@ def checkpoints(entry: dict[str, Any]) -> list[str]:
 REAL = [e for e in RUNS if all(family(name) for name in checkpoints(e))]
 
 
+def write_unused_lora(models: Path) -> None:
+    """<models>/loras/unused_lora.safetensors: a LoRA file that patches nothing."""
+    import torch
+    from safetensors.torch import save_file
+
+    (models / "loras").mkdir(parents=True, exist_ok=True)
+    save_file({"unused": torch.zeros(1)}, models / "loras" / UNUSED_LORA)
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """<root>/input/example.png (64×64, so image inputs stay small) and
-    <root>/models/upscale_models/tiny_esrgan.safetensors."""
+    <root>/models/upscale_models/tiny_esrgan.safetensors, <root>/models/loras/<UNUSED_LORA>."""
     import numpy as np
     from PIL import Image
 
@@ -122,6 +160,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pixels = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(root / "input" / "example.png")
     write_tiny_esrgan(root / "models" / "upscale_models", "tiny_esrgan")
+    write_unused_lora(root / "models")
     return root
 
 
@@ -157,12 +196,30 @@ def test_workflow_runs_on_tiny_real_layout_checkpoints(entry: dict[str, Any],
                                                        tiny_models: TinyModels, folders: Path,
                                                        tmp_path: Path) -> None:
     prompt = adapt(api_prompt(entry), lambda name: FILES[family(name) or ""])
+    write_unused_lora(tiny_models.models_dir)
     rt = Runtime(device="cpu", models_dir=tiny_models.models_dir, input_dir=folders / "input",
                  output_dir=tmp_path)
     result = rt.run(prompt)
     assert result.ok, result.failed
     assert result.stats["model_calls"] > 0  # type: ignore[attr-defined]
     assert any(names for names in result.outputs.values())
+
+
+@pytest.mark.parametrize("entry", [e for e in RUNS if "comfyui_ignores" in e],
+                         ids=lambda e: e["file"])
+def test_the_outputs_comfyui_ignores_are_the_ones_that_fail(entry: dict[str, Any],
+                                                            folders: Path) -> None:
+    """ComfyUI validates each output node with everything it depends on and skips the ones
+    that fail; graphrt refuses the prompt. The outputs whose inputs graphrt finds wrong are
+    exactly the entry's `comfyui_ignores`."""
+    prompt = adapt(api_prompt(entry, every_output=True))
+    rt = Runtime(device="cpu", models_dir=folders / "models", input_dir=folders / "input")
+    with pytest.raises(InvalidGraph) as refused:
+        rt.plan(prompt)
+    wrong = {i.source or i.node for i in refused.value.issues}
+    outputs = [k for k, v in prompt.items() if is_output_class(v["class_type"])]
+    assert {o for o in outputs if upstream(prompt, o) & wrong} == set(entry["comfyui_ignores"])
+    assert set(outputs) > set(entry["comfyui_ignores"])  # some output is left to run
 
 
 def test_the_manifest_covers_both_formats_and_its_files() -> None:

@@ -7,12 +7,15 @@ op's params. A BASIC_PIPE is the native `pipe.*` family; KSamplerAdvancedProvide
 KSamplerProvider is `impact.ksampler`, a KSAMPLER value that `impact.two_samplers_for_mask`
 (TwoSamplersForMask) runs. Optional inputs that graphrt has no counterpart for
 (KSamplerAdvancedProvider's sampler_opt, the providers' scheduler_func_opt, RegionalPrompt's
-variation options) are not listed, so a prompt that
-links them is refused as an unknown input rather than run without them. The lead merges
-`IMPACT_CLASSES` into `CLASSES`.
+variation options) are not listed, so a prompt that links them is refused as an unknown
+input rather than run without them. PreviewBridge's `image` (the editor's mask edit) becomes
+a file name in the input folder (`clipspace_name`). The lead merges `IMPACT_CLASSES` into
+`CLASSES`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from graphrt.compat.comfy.classes import In, NodeClass
 
@@ -30,6 +33,21 @@ SEED_2ND_MODES = ("ignore", "fixed", "seed+seed_2nd", "seed-seed_2nd", "incremen
 ADDITIONAL_MODES = ("DISABLE", "ratio additional", "ratio between")
 ADDITIONAL_SAMPLERS = ("AUTO", "euler", "heun", "heunpp2", "dpm_2", "dpm_fast", "dpmpp_2m",
                        "ddpm")
+
+
+def clipspace_name(value: Any) -> Any:
+    """PreviewBridge's edited image as a file name in the input folder: the dict the editor of
+    2023 stored ({"filename", "subfolder", "type", ...}) becomes `subfolder/filename`, read as
+    that Impact read it (LoadImage on "subfolder/filename [type]"); " [input]" is dropped.
+    Other types keep their annotation, which the op refuses."""
+    if isinstance(value, dict) and isinstance(value.get("filename"), str):
+        sub, kind = value.get("subfolder") or "", value.get("type") or "input"
+        value = f"{sub}/{value['filename']}" if sub else value["filename"]
+        value = value if kind == "input" else f"{value} [{kind}]"
+    if isinstance(value, str) and value.endswith(" [input]"):
+        return value[: -len(" [input]")]
+    return value
+
 
 IMPACT_CLASSES: dict[str, NodeClass] = {
     "KSamplerAdvancedProvider": NodeClass(
@@ -96,7 +114,8 @@ IMPACT_CLASSES: dict[str, NodeClass] = {
         _PIPE, category="ImpactPack/Pipe", display_name="Edit BasicPipe"),
     "PreviewBridge": NodeClass(
         "impact.preview_bridge",
-        (In("images", "IMAGE", "images"), In("image", "STRING", "image", "")),
+        (In("images", "IMAGE", "images"),
+         In("image", "STRING", "image", "", convert=clipspace_name)),
         (("IMAGE", "image"), ("MASK", "mask")), output_node=True,
         category="ImpactPack/Util", display_name="Preview Bridge (Image)"),
 }

@@ -10,7 +10,8 @@ other nodes' widgets. Names, input order, defaults and enum strings are Searge's
   computes them while translating and puts the result into the widgets they feed
   (graphrt.compat.comfy.folding), as PrimitiveNode values are.
 The composites and value classes are kept out of `CLASSES` (they run no op); the lead
-merges `SEARGE_CLASSES` into `CLASSES`, and `FOLDED_CLASSES` is looked up beside it.
+merges `SEARGE_CLASSES` into `CLASSES`, and `FOLDED_CLASSES` is looked up beside it. Its v3
+pipeline classes (classes_searge_pipeline) join `FOLDED_CLASSES`.
 """
 
 from __future__ import annotations
@@ -180,3 +181,7 @@ FOLDED_CLASSES: dict[str, NodeClass] = {
          *(_w(n, "FLOAT", d, step=0.01) for n, d in (("a", 0.0), ("b", 1.0), ("c", 0.0)))),
         ("FLOAT",), _math, "Floats", "Float Math"),
 }
+
+from .classes_searge_pipeline import PIPELINE_CLASSES  # noqa: E402
+
+FOLDED_CLASSES.update(PIPELINE_CLASSES)

@@ -1,19 +1,27 @@
 """ComfyUI classes graphrt works out while translating an API prompt, before its nodes become
 native ones (docs/comfyui-workflows.md).
 
-- A value class (`NodeClass.compute`: Searge's constants, pairs, math, prompt text) is
-  computed from its widget values, and each link to one of its outputs becomes that literal,
-  as the editor does for a PrimitiveNode. Its inputs may come from other value classes; a
-  link from any other node is refused (graphrt's widgets take literals).
-- A composite class (`NodeClass.compose`: Searge's prompt encoders) is replaced by the API
-  nodes it is made of, the first keeping its id, and links to its outputs are redirected.
+- A value class (`NodeClass.compute`: Searge's constants, pairs, math, prompt text, its
+  parameter pipeline and muxers) is computed from its inputs, and each link to one of its
+  outputs becomes that literal, as the editor does for a PrimitiveNode. Its widgets may come
+  from other value classes; a link from any other node into a widget is refused (graphrt's
+  widgets take literals). A link into one of its link inputs is carried as a `Link`: an
+  output that is a `Link` makes the links to it redirects (a muxer's selected input), and one
+  that is None (an unset optional input passed on) leaves the inputs it feeds unset.
+- A composite class (`NodeClass.compose`: Searge's prompt encoders, loaders, image saver) is
+  replaced by the API nodes it is made of, the first keeping its id, and links to its
+  outputs are redirected. Its inputs from value classes are computed first.
 Widget values are converted as ComfyUI's validation does (int(), float(), str()), and
-missing ones take the class's defaults. A prompt without such classes is returned as is.
+missing ones take the class's defaults; a required input with neither is refused. A prompt
+without such classes is returned as is.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from graphrt.core.errors import Code, Issue, show
@@ -22,6 +30,15 @@ from .classes import REQUIRED, NodeClass
 from .classes_searge import FOLDED_CLASSES as FOLDED
 
 _CAST = {"INT": int, "FLOAT": float, "STRING": str}
+_UNSET = object()  # what a link to a None output leaves: the input removed
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link a value class carries (a muxer's input, an image in Searge's parameters)."""
+
+    node: str
+    slot: int
 
 
 def fold(prompt: dict[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
@@ -49,10 +66,13 @@ class _Folder:
             cls = FOLDED[raw["class_type"]]
             if cls.compose is None:
                 continue
+            compose = cls.compose
             widgets = self._widgets(node_id, raw, cls, keep_links=True)
-            if widgets is None:
+            composed = None if widgets is None else self._call(
+                node_id, partial(compose, node_id, widgets), widgets)
+            if composed is None:
                 continue
-            nodes, outputs = cls.compose(node_id, widgets)
+            nodes, outputs = composed
             title = raw.get("_meta")
             for new_id, node in nodes.items():
                 if new_id in out or (new_id != node_id and new_id in self.prompt):
@@ -67,30 +87,48 @@ class _Folder:
             inputs = node.get("inputs")
             if isinstance(inputs, dict):
                 for name, value in list(inputs.items()):
-                    inputs[name] = self._follow(node_id, name, value)
+                    value = self._follow(node_id, name, value)
+                    if value is _UNSET:
+                        del inputs[name]
+                    else:
+                        inputs[name] = value
         return (out, []) if not self.issues else (self.prompt, self.issues)
 
     def _follow(self, node_id: str, name: str, value: Any) -> Any:
-        """A link into a folded node's output, made a literal or redirected."""
+        """A link into a folded node's output, made a literal or redirected (_UNSET: the
+        output is None, so the input is left unset)."""
         for _ in range(len(self.folded) + 1):
             if not _is_link(value):
                 return value
             source = str(value[0])
             if (source, value[1]) in self.redirect:
-                value = self.redirect[(source, value[1])]
+                target = self.redirect[(source, value[1])]
+                if target == [source, value[1]]:  # a composite's node that keeps its id
+                    return target
+                value = target
                 continue
             if source in self.folded:
-                outputs = self._compute(source)
-                if outputs is None:
+                found = self._output(node_id, name, value)
+                if found is _UNSET:
                     return value
-                if not 0 <= value[1] < len(outputs):
-                    self.issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=name,
-                                             message=f"node {source!r} has no output "
-                                             f"{value[1]}", found=show(value)))
-                    return value
-                return outputs[value[1]]
+                if isinstance(found, Link):
+                    value = [found.node, found.slot]
+                    continue
+                return _UNSET if found is None else found
             return value
         return value
+
+    def _output(self, node_id: str, name: str, link: list[Any]) -> Any:
+        """Output `link[1]` of the value node `link[0]` (_UNSET, with an issue, if none)."""
+        outputs = self._compute(str(link[0]))
+        if outputs is None:
+            return _UNSET
+        if not 0 <= link[1] < len(outputs):
+            self.issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=name,
+                                     message=f"node {link[0]!r} has no output {link[1]}",
+                                     found=show(link)))
+            return _UNSET
+        return outputs[link[1]]
 
     def _compute(self, node_id: str) -> tuple[Any, ...] | None:
         """A value node's outputs (None, with an issue, when they cannot be computed)."""
@@ -106,15 +144,17 @@ class _Folder:
             self.busy.add(node_id)
             widgets = self._widgets(node_id, raw, cls, keep_links=False)
             self.busy.discard(node_id)
-            self.values[node_id] = None if widgets is None else self._run(node_id, cls, widgets)
+            compute = cls.compute
+            self.values[node_id] = None if widgets is None else self._call(
+                node_id, partial(compute, widgets), widgets)
         return self.values[node_id]
 
-    def _run(self, node_id: str, cls: NodeClass, widgets: dict[str, Any]
-             ) -> tuple[Any, ...] | None:
-        assert cls.compute is not None
+    def _call(self, node_id: str, run: Callable[[], Any], widgets: dict[str, Any]) -> Any:
+        """`run()` (a class's compute or compose on `widgets`), or None with an issue when it
+        fails: a missing key, b = 0 in a / b, a value Searge's code refuses."""
         try:
-            return tuple(cls.compute(widgets))
-        except (ArithmeticError, TypeError, ValueError) as exc:
+            return tuple(run())
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
             self.issues.append(Issue(code=Code.INVALID_PARAM, node=node_id, field="inputs",
                                      message=f"{self.folded[node_id]['class_type']} node "
                                      f"{node_id} cannot compute its value: {exc}",
@@ -123,37 +163,47 @@ class _Folder:
 
     def _widgets(self, node_id: str, raw: dict[str, Any], cls: NodeClass, *, keep_links: bool
                  ) -> dict[str, Any] | None:
-        """The class's inputs with literals converted and defaults filled in; links into
-        widgets from value nodes folded; other links kept (`keep_links`) or refused."""
+        """The class's inputs with literals converted and defaults filled in; links from
+        value nodes made their values; other links kept (`keep_links`, for a composite), made
+        `Link`s (into a value class's link input) or refused (into its widgets)."""
         given: dict[str, Any] = raw["inputs"] if isinstance(raw.get("inputs"), dict) else {}
         out: dict[str, Any] = {}
         ok = True
         for spec in cls.inputs:
             value = given.get(spec.name, REQUIRED)
-            if spec.is_link or value is REQUIRED:
-                if value is not REQUIRED:
-                    out[spec.name] = value  # redirected with every other link afterwards
-                elif spec.default is not REQUIRED:
-                    out[spec.name] = spec.default
-                continue
-            if _is_link(value) and str(value[0]) in self.folded and FOLDED[
-                    self.folded[str(value[0])]["class_type"]].compute is not None:
-                source = self._compute(str(value[0]))
-                if source is None or not 0 <= value[1] < len(source):
+            if _is_link(value) and self._is_value(value):
+                value = self._output(node_id, spec.name, value)
+                if value is _UNSET:
                     ok = False
                     continue
-                value = source[value[1]]
-            elif _is_link(value):
-                if not keep_links:
-                    self.issues.append(Issue(code=Code.LINK_TO_WIDGET, node=node_id,
+                if value is None:  # an unset optional input, passed on
+                    value = REQUIRED
+                elif isinstance(value, Link) and keep_links:
+                    value = [value.node, value.slot]  # followed with every other link later
+            if value is REQUIRED:
+                if spec.default is not REQUIRED:
+                    out[spec.name] = spec.default
+                elif not spec.optional:
+                    self.issues.append(Issue(code=Code.MISSING_INPUT, node=node_id,
                                              field=spec.name, message=(
-                        f"input {spec.name!r} of {raw['class_type']} node {node_id} links to "
-                        f"node {value[0]!r}, whose output graphrt cannot compute while "
-                        "translating"), expected=spec.type, found=show(value)))
+                        f"{raw['class_type']} node {node_id} needs input {spec.name!r}"),
+                        expected=spec.type, found="nothing"))
                     ok = False
-                out[spec.name] = value
                 continue
-            cast = _CAST.get(spec.type)
+            if _is_link(value) or isinstance(value, Link):
+                if keep_links or spec.is_link:
+                    out[spec.name] = value if keep_links or isinstance(value, Link) else Link(
+                        str(value[0]), value[1])
+                    continue
+                link = value if _is_link(value) else [value.node, value.slot]
+                self.issues.append(Issue(code=Code.LINK_TO_WIDGET, node=node_id,
+                                         field=spec.name, message=(
+                    f"input {spec.name!r} of {raw['class_type']} node {node_id} links to "
+                    f"node {link[0]!r}, whose output graphrt cannot compute while "
+                    "translating"), expected=spec.type, found=show(link)))
+                ok = False
+                continue
+            cast = None if spec.is_link else _CAST.get(spec.type)
             try:
                 out[spec.name] = cast(value) if cast is not None else value
             except (TypeError, ValueError):
@@ -163,6 +213,11 @@ class _Folder:
                     f"{spec.type}"), expected=spec.type, found=show(value)))
                 ok = False
         return out if ok else None
+
+    def _is_value(self, link: list[Any]) -> bool:
+        """The link comes from a value class (one graphrt computes)."""
+        source = self.folded.get(str(link[0]))
+        return source is not None and FOLDED[source["class_type"]].compute is not None
 
 
 def _is_link(value: Any) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from graphrt.compat.comfy.classes import CLASSES, REQUIRED, In, NodeClass
 from graphrt.compat.comfy.classes_searge import FOLDED_CLASSES
+from graphrt.compat.comfy.classes_searge_pipeline import CHOICES_FROM
 from graphrt.compat.comfy.ui import SEED_WIDGETS
 from graphrt.core.hints import FileParam
 from graphrt.core.op import OpSpec
@@ -102,6 +103,10 @@ def class_info(name: str, cls: NodeClass, registry: Registry, folders: Folders) 
     for item in cls.inputs:
         (optional if item.optional else required)[item.name] = _input(spec, item, props,
                                                                       folders)
+        if (name, item.name) in CHOICES_FROM:  # another class's choices (Searge's inputs)
+            source, field = CHOICES_FROM[(name, item.name)]
+            theirs = class_info(source, CLASSES[source], registry, folders)["input"]
+            required[item.name][0] = theirs["required"][field][0]
     return {
         "input": {"required": required, "optional": optional},
         "input_order": {"required": list(required), "optional": list(optional)},
