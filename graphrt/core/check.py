@@ -52,14 +52,35 @@ def check_node(
     return Node(node_id, spec, model, inputs, source, origin)
 
 
+MEMO_SIZE = 4096  # validated params kept per params model (cleared when full)
+_MEMO: dict[type[BaseModel], dict[tuple[Any, ...], BaseModel]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def check_params(spec: OpSpec, params: Mapping[str, Any] | BaseModel, node_id: str,
                  issues: list[Issue]) -> BaseModel | None:
-    """Validate params with the op's params model, converting errors to issues."""
+    """Validate params with the op's params model, converting errors to issues.
+
+    Params models are frozen and their validators pure, so equal flat params (scalars only)
+    validate to one shared model: a graph that repeats a recipe on many nodes validates it
+    once (`params_key` tells equal values of different types apart)."""
     if isinstance(params, spec.params):
         return params
-    raw = params.model_dump() if isinstance(params, BaseModel) else dict(params)
+    raw = params.model_dump() if isinstance(params, BaseModel) else (
+        params if type(params) is dict else dict(params))
+    memo_key = params_key(raw)
+    memo = _MEMO.get(spec.params) or _MEMO.setdefault(spec.params, {})
+    if memo_key is not None:
+        model = memo.get(memo_key)
+        if model is not None:
+            return model
     try:
-        return spec.params.model_validate(raw)
+        model = spec.params.model_validate(raw)
+        if memo_key is not None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[memo_key] = model
+        return model
     except (TypeError, ArithmeticError) as exc:  # a validator's own coercion (int(inf))
         issues.append(Issue(code=Code.INVALID_PARAM, node=node_id, field="params",
                             message=f"{spec.name} cannot take these params: "
@@ -87,17 +108,27 @@ def check_params(spec: OpSpec, params: Mapping[str, Any] | BaseModel, node_id: s
         return None
 
 
+def params_key(raw: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable identity of flat params (their items and the values' types), or None when
+    a value is not a plain scalar, or when a float param sits beside a zero (0.0 and -0.0
+    are equal but key apart)."""
+    kinds = tuple(map(type, raw.values()))
+    if not _SCALARS.issuperset(kinds) or (float in kinds and 0.0 in raw.values()):
+        return None
+    return (tuple(raw.items()), kinds)
+
+
 def check_links(node_id: str, spec: OpSpec, links: Mapping[str, Link | Sequence[Link] | None],
                 type_of: TypeOf, issues: list[Issue]) -> dict[str, Link | tuple[Link, ...]]:
     """Ports exist, lists only feed variadic ports, types match, required inputs are linked."""
     inputs: dict[str, Link | tuple[Link, ...]] = {}
+    by_name = spec.inputs_by_name
     for port_name, value in links.items():
-        port = spec.input(port_name)
-        field = f"in.{port_name}"
+        port = by_name.get(port_name)
         if port is None:
             names = [p.name for p in spec.inputs]
             hint = difflib.get_close_matches(port_name, names, n=1)
-            issues.append(Issue(code=Code.UNKNOWN_PORT, node=node_id, field=field,
+            issues.append(Issue(code=Code.UNKNOWN_PORT, node=node_id, field=f"in.{port_name}",
                                 message=f"{spec.name} has no input {port_name!r}"
                                 + did_you_mean(hint), expected=", ".join(names) or "no inputs",
                                 found=port_name))
@@ -112,22 +143,26 @@ def check_links(node_id: str, spec: OpSpec, links: Mapping[str, Link | Sequence[
         else:
             refs = tuple(value)
             if not port.variadic:
-                issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=field,
+                issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=f"in.{port_name}",
                                     message="this port takes one link, not a list",
                                     expected='"node.port"', found=show([str(v) for v in refs])))
                 continue
+        want = port.type
         for ref in refs:
             src = type_of(ref, node_id, port_name, issues)
-            if src is not None and src is not port.type and not port.type.accepts(src):
-                issues.append(Issue(code=Code.TYPE_MISMATCH, node=node_id, field=field,
+            if src is not None and src is not want and not want.accepts(src):
+                issues.append(Issue(code=Code.TYPE_MISMATCH, node=node_id,
+                                    field=f"in.{port_name}",
                                     message=f"{ref} gives {src}, but {port_name} takes "
-                                    f"{port.type}", expected=str(port.type), found=str(src)))
+                                    f"{want}", expected=str(want), found=str(src)))
         inputs[port_name] = refs if port.variadic else refs[0]
-    for port in spec.inputs:
-        if not port.optional and port.name not in inputs and port.name not in links:
-            issues.append(Issue(code=Code.MISSING_INPUT, node=node_id, field=f"in.{port.name}",
-                                message=f"required input {port.name!r} ({port.type}) is not "
-                                "linked", expected=str(port.type), found="nothing"))
+    if not spec.required_inputs.issubset(inputs):
+        for port in spec.inputs:
+            if not port.optional and port.name not in inputs and port.name not in links:
+                issues.append(Issue(code=Code.MISSING_INPUT, node=node_id,
+                                    field=f"in.{port.name}",
+                                    message=f"required input {port.name!r} ({port.type}) is "
+                                    "not linked", expected=str(port.type), found="nothing"))
     return inputs
 
 

@@ -77,6 +77,8 @@ def parse_ref(text: Any) -> Link | None:
 
 
 def _is_node_id(node_id: Any) -> bool:
+    if type(node_id) is str and len(node_id) <= 256 and node_id.isascii() and node_id.isalnum():
+        return True  # the common case ("4", "sampler2"), without the regex
     return isinstance(node_id, str) and NODE_ID_RE.match(node_id) is not None
 
 

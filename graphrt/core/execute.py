@@ -9,7 +9,6 @@ evicted) is recomputed from its inputs, using an explicit stack (no recursion).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import traceback
@@ -78,6 +77,7 @@ class Execution:
         self.failed: dict[str, dict[str, str]] = {}
         self.blocked: dict[str, str] = {}
         self.model_calls = 0
+        self.meter = meter.Meter()  # the run's counters (`run` makes it current)
 
     def emit(self, event: ev.Event) -> None:
         if self.sink is not None:
@@ -89,7 +89,9 @@ class Execution:
         statuses = decide(plan, self.store)
         todo = [n for n, s in statuses.items() if s == "execute"]
         cached = [n for n, s in statuses.items() if s == "cached"]
-        predicted = _sum_or_none(plan.model_calls(n) for n in todo)
+        nodes = plan.graph.nodes
+        predicted = _sum_or_none(plan.model_calls(n) for n in todo
+                                 if nodes[n].spec.model_calls is not None)
         if self.sink is not None:  # events are built only for a sink that wants them
             self.emit(ev.RunStarted(self.run_id, len(plan.order), todo, cached, predicted))
             for n in cached:
@@ -103,29 +105,33 @@ class Execution:
                 remaining[u] += 1
         keep = {ref.node for ref in plan.outputs.values()}
         interrupted = False
+        is_set, failed, ensure, execute = (self.interrupt.is_set, self.failed, self._ensure,
+                                           self._execute)
         try:
-            for n in todo:
-                if self.interrupt.is_set():
-                    raise Cancelled("interrupted")
-                if n in live:  # already recomputed while recovering another node
-                    continue
-                ups = upstreams[n]
-                root = self._failed_upstream(n) if self.failed else None
-                if root is not None:
-                    self.blocked[n] = root
-                    self.emit(ev.NodeSkipped(self.run_id, n, plan.node(n).spec.name, root))
-                    continue
-                try:
+            with meter.measure() as self.meter:
+                for n in todo:
+                    if is_set():
+                        raise Cancelled("interrupted")
+                    if n in live:  # already recomputed while recovering another node
+                        continue
+                    ups = upstreams[n]
+                    root = self._failed_upstream(n) if failed else None
+                    if root is not None:
+                        self.blocked[n] = root
+                        self.emit(ev.NodeSkipped(self.run_id, n, plan.node(n).spec.name, root))
+                        continue
+                    try:
+                        for u in ups:
+                            if u not in live:
+                                ensure(u)
+                        execute(n)
+                    except _NodeFailed:
+                        continue
                     for u in ups:
-                        self._ensure(u)
-                    self._execute(n)
-                except _NodeFailed:
-                    continue
-                for u in ups:
-                    remaining[u] -= 1
-                    if remaining[u] == 0 and u not in keep:
-                        live.pop(u, None)
-            outputs = self._outputs()
+                        left = remaining[u] = remaining[u] - 1
+                        if left == 0 and u not in keep:
+                            live.pop(u, None)
+                outputs = self._outputs()
         except Cancelled:
             interrupted, outputs = True, {}
         wall = time.perf_counter() - start
@@ -196,16 +202,20 @@ class Execution:
             return MISSING
 
     def _execute(self, node_id: str) -> None:
-        node = self.plan.graph.nodes[node_id]
-        spec, key = node.spec, self.plan.keys[node_id]
-        if self.sink is not None:
-            self.emit(ev.NodeStarted(self.run_id, node_id, spec.name, key))
-        settings, live = self.plan.settings, self.live
+        plan, live, sink = self.plan, self.live, self.sink
+        node = plan.graph.nodes[node_id]
+        spec, key = node.spec, plan.keys[node_id]
+        if sink is not None:
+            sink(ev.NodeStarted(self.run_id, node_id, spec.name, key))
+        settings = plan.settings
         args: list[Any] = [node.params]
         named: dict[str, Any] = {}
+        inputs = node.inputs
         for port in spec.inputs:
-            value = node.inputs.get(port.name)
-            if port.variadic:
+            value = inputs.get(port.name)
+            if type(value) is Ref:
+                args.append(live[value.node][value.port])
+            elif port.variadic:
                 refs = value if isinstance(value, tuple) else ()
                 args.extend(live[r.node][r.port] for r in refs if isinstance(r, Ref))
             elif isinstance(value, Ref):
@@ -222,10 +232,11 @@ class Execution:
                                      on_warning=lambda message: self.emit(ev.NodeWarning(
                                          self.run_id, node_id, spec.name, message)))
         before = [content_digest(a) for a in args[1:]] if self.strict else None
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if sink is not None else 0.0
+        counts = self.meter.counts
+        calls_before = counts.get("model_calls", 0)
         try:
-            with meter.measure() as counts:
-                result = spec.fn(*args, **named)
+            result = spec.fn(*args, **named) if named else spec.fn(*args)
             outs = spec.outputs_of(result)
             if before is not None:
                 _check_unmutated(spec.name, spec.inputs, args[1:], before)
@@ -238,15 +249,17 @@ class Execution:
             self.emit(ev.NodeFailed(self.run_id, node_id, spec.name, info["message"],
                                     info["error_type"], traceback.format_exc(limit=20)))
             raise _NodeFailed(node_id) from exc
-        duration = time.perf_counter() - t0
-        with contextlib.suppress(OSError):  # a full disk must not fail the node
+        try:  # noqa: SIM105 - contextlib.suppress costs a context manager per node
             self.store.put(key, outs)
+        except OSError:  # a full disk must not fail the node
+            pass
         self.live[node_id] = outs
         self.executed.append(node_id)
-        calls = counts["model_calls"]
+        calls = counts.get("model_calls", 0) - calls_before
         self.model_calls += calls
-        if self.sink is not None:
-            self.emit(ev.NodeFinished(self.run_id, node_id, spec.name, duration, calls))
+        if sink is not None:
+            sink(ev.NodeFinished(self.run_id, node_id, spec.name, time.perf_counter() - t0,
+                                 calls))
 
     def _progress(self, node_id: str) -> Callable[[int, int, Any], None] | None:
         """The progress hook of a node's context: events for a sink, else none."""

@@ -204,6 +204,11 @@ def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
     """A new graph with every macro node replaced by its expansion (repeatedly: macros may
     build macros). `budget` bounds it as it runs (InvalidGraph past it); setting `cancel`
     stops it (Cancelled) at the next node."""
+    macros = [n for n in graph.nodes.values() if n.spec.is_macro]
+    if not macros and budget is None and len(graph.nodes) <= MAX_EXPANDED_NODES:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("planning was cancelled")
+        return graph  # nothing to expand, nothing over the default bounds
     nodes = dict(graph.nodes)
     aliases: dict[Ref[Any], Ref[Any]] = {}
     issues: list[Issue] = []
@@ -211,7 +216,7 @@ def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
     admitted = [issue for node in graph.nodes.values() for issue in spend.issues(node)]
     if admitted:  # every document node over a limit, at once
         raise InvalidGraph(admitted)
-    work = [n for n in nodes.values() if n.spec.is_macro]
+    expanding, work = bool(macros), macros
     while work:
         node = _resolved(work.pop(), aliases)
         builder = Builder(node, registry, nodes, spend)
@@ -238,7 +243,7 @@ def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
     if aliases:
         nodes = {k: _resolved(n, aliases) for k, n in nodes.items()}
     outputs = {k: _follow(r, aliases) for k, r in graph.outputs.items()}
-    return replace(graph, nodes=nodes, outputs=outputs)
+    return replace(graph, nodes=nodes, outputs=outputs, order=() if expanding else graph.order)
 
 
 def _within(macro: Node, issue: Issue) -> Issue:
@@ -286,7 +291,7 @@ def _resolved(node: Node, aliases: Mapping[Ref[Any], Ref[Any]]) -> Node:
             inputs[port] = tuple(_link(r, aliases) for r in value)
         else:
             inputs[port] = _link(value, aliases)
-    return replace(node, inputs=inputs)
+    return node.replace(inputs=inputs)
 
 
 def _link(link: Link, aliases: Mapping[Ref[Any], Ref[Any]]) -> Link:

@@ -22,25 +22,51 @@ from .types import PortType
 Inputs = Mapping[str, "Link | tuple[Link, ...]"]
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
-    """A checked node: its op, its validated params, its links and its provenance."""
+    """A checked node: its op, its validated params, its links and its provenance.
 
-    id: str
-    spec: OpSpec
-    params: BaseModel
-    inputs: Inputs
-    source: str
-    origin: str | None = None
-    upstream: tuple[str, ...] = field(init=False, compare=False)
+    Immutable by convention (a plain slotted class: one is built per node of every graph
+    checked, and a frozen dataclass costs several times more to construct); `replace` gives
+    a changed copy. `upstream` holds the distinct ids of the nodes it reads from, in link
+    order; `reads_input` tells whether any link is to a graph input."""
 
-    def __post_init__(self) -> None:
+    __slots__ = ("id", "spec", "params", "inputs", "source", "origin", "upstream",
+                 "reads_input")
+
+    def __init__(self, id: str, spec: OpSpec, params: BaseModel, inputs: Inputs,  # noqa: A002
+                 source: str, origin: str | None = None) -> None:
+        self.id, self.spec, self.params, self.inputs = id, spec, params, inputs
+        self.source, self.origin = source, origin
         ups: dict[str, None] = {}
-        for value in self.inputs.values():
+        reads_input = False
+        for value in inputs.values():
+            if type(value) is Ref:
+                ups[value.node] = None
+                continue
             for r in value if type(value) is tuple else (value,):
-                if type(r) is Ref:
+                if isinstance(r, Ref):
                     ups[r.node] = None
-        object.__setattr__(self, "upstream", tuple(ups))
+                elif isinstance(r, InputRef):
+                    reads_input = True
+        self.upstream: tuple[str, ...] = tuple(ups)
+        self.reads_input = reads_input
+
+    def replace(self, *, params: BaseModel | None = None,
+                inputs: Inputs | None = None) -> Node:
+        """A copy with other params or inputs."""
+        return Node(self.id, self.spec, self.params if params is None else params,
+                    self.inputs if inputs is None else inputs, self.source, self.origin)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        return (self.id, self.spec, self.params, self.inputs, self.source, self.origin) == (
+            other.id, other.spec, other.params, other.inputs, other.source, other.origin)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Node({self.id!r}, {self.spec.name}, {self.params!r}, {dict(self.inputs)!r})"
 
     def links(self) -> Iterator[Link]:
         """Every link of the node's inputs, variadic ones flattened, in port order."""
@@ -65,6 +91,7 @@ class Graph:
     args: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     input_types: Mapping[str, PortType] = field(default_factory=dict)
+    order: tuple[str, ...] = ()  # every node in topological order, when known
 
     def port_type(self, link: Link) -> PortType | None:
         """The type of the output (or graph input) `link` points at; None if there is none."""

@@ -109,10 +109,30 @@ def node_key(
 
     `inputs` holds (port, upstream key, upstream port); variadic ports use "port#i"; `run`
     holds the run settings that change the node's numbers (None for most ops)."""
-    body = [HASH_SCHEMA, op, version, canonical(params),
-            None if fingerprint is None else canonical(fingerprint),
-            None if run is None else canonical(run), [list(i) for i in sorted(inputs)]]
-    return digest(_packer().pack(body))
+    return key_from(recipe_head(op, version, params), inputs, fingerprint, run)
+
+
+def recipe_head(op: str, version: int, params: Any) -> bytes:
+    """The packed start of a key's body (schema, op, version, params): shared by every node
+    with the same recipe, so a plan packs it once per recipe."""
+    pack = _packer().pack
+    head: bytes = b"\x97" + pack(HASH_SCHEMA) + pack(op) + pack(version)
+    packed: bytes = pack(canonical(params))
+    return head + packed
+
+
+def key_from(head: bytes, inputs: Iterable[tuple[str, str, str]], fingerprint: Any = None,
+             run: Any = None) -> str:
+    """`node_key` from a `recipe_head`: the same bytes as packing the whole body at once (a
+    msgpack array is its header followed by its items)."""
+    pack = _packer().pack
+    links = sorted(inputs) if not isinstance(inputs, list) or len(inputs) > 1 else inputs
+    tail = (_NIL if fingerprint is None else pack(canonical(fingerprint))) + (
+        _NIL if run is None else pack(canonical(run))) + pack(links)
+    return xxhash.xxh3_128_hexdigest(head + tail)
+
+
+_NIL = msgpack.packb(None)
 
 
 _LOCAL = threading.local()

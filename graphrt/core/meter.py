@@ -1,9 +1,9 @@
 """Counters the executor keeps per node, fed from deep inside an op's computation.
 
-A model wrapper calls `count("model_calls")` on every evaluation; the executor opens a
-`measure()` around each op call and reports what was counted. The current meter is a context
-variable: code that fans out to threads runs them in copies of the caller's context
-(`contextvars.copy_context()`), so their counts reach the same node.
+A model wrapper calls `count("model_calls")` on every evaluation; the executor opens one
+`measure()` around a run and reports, per node, what was counted while the node ran. The
+current meter is a context variable: code that fans out to threads runs them in copies of
+the caller's context (`contextvars.copy_context()`), so their counts reach the same node.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def count(name: str, n: int = 1) -> None:
 
 
 class measure:  # noqa: N801 - used as a function: `with measure() as m:`
-    """A fresh meter that `count` feeds while the block runs (a class: the executor opens
-    one per node, and a generator-based context manager costs several times more)."""
+    """A fresh meter that `count` feeds while the block runs (a class: a generator-based
+    context manager costs several times more)."""
 
     __slots__ = ("meter", "token")
 

@@ -78,23 +78,32 @@ class OpSpec:
     device: bool = False
 
     def input(self, name: str) -> Port | None:
-        return self._inputs_by_name.get(name)
+        return self.inputs_by_name.get(name)
 
     def output(self, name: str) -> Port | None:
-        return self._outputs_by_name.get(name)
+        return self.outputs_by_name.get(name)
 
     @cached_property
-    def _inputs_by_name(self) -> dict[str, Port]:
+    def inputs_by_name(self) -> dict[str, Port]:
         return {p.name: p for p in self.inputs}
 
     @cached_property
-    def _outputs_by_name(self) -> dict[str, Port]:
+    def outputs_by_name(self) -> dict[str, Port]:
         return {p.name: p for p in self.outputs}
+
+    @cached_property
+    def first_output(self) -> str:
+        return self.outputs[0].name if self.outputs else ""
+
+    @cached_property
+    def required_inputs(self) -> frozenset[str]:
+        """Names of the input ports that must be linked."""
+        return frozenset(p.name for p in self.inputs if not p.optional)
 
     def outputs_of(self, result: Any) -> dict[str, Any]:
         """Split an op's return value into a {port: value} dict."""
         if self.single_output:
-            return {self.outputs[0].name: result}
+            return {self.first_output: result}
         if not isinstance(result, tuple) or len(result) != len(self.outputs):
             raise TypeError(f"{self.name} must return {len(self.outputs)} values")
         return dict(zip((p.name for p in self.outputs), result, strict=True))

@@ -82,11 +82,15 @@ def _stop_if(cancel: threading.Event | None) -> None:
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while planning: the plan's many small, acyclic objects
-    would otherwise make each full collection rescan them (quadratic on 10k-node graphs)."""
+    would otherwise make each full collection rescan them (quadratic on 10k-node graphs).
+    What planning allocated is then moved to the oldest generation at once (a freeze and an
+    unfreeze), so the first young collection after it does not scan it all either."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()

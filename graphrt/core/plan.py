@@ -10,16 +10,17 @@ needed at all (everything downstream of it is cached).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, Protocol
 
 import networkx as nx
 
-from .document import InputRef, Ref
+from .document import Ref
 from .errors import Code, InvalidGraph, Issue
 from .graph import Graph, Node
-from .hashing import node_key
+from .hashing import key_from, recipe_head
 from .paths import Folders
 from .settings import RunSettings
 from .toposort import topological_order
@@ -43,6 +44,7 @@ class Plan:
     upstreams: dict[str, list[str]] = field(default_factory=dict)
     settings: RunSettings = field(default_factory=RunSettings)
     fingerprints: dict[str, Any] = field(default_factory=dict)  # file identities in the keys
+    dropped_outputs: dict[str, list[Issue]] = field(default_factory=dict)  # left out, and why
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -102,27 +104,37 @@ def make_plan(
         fed = {r.node for n in graph.nodes.values() for r in n.links() if isinstance(r, Ref)}
         targets = [n for n in graph.nodes if n not in fed]
     needed = _ancestors(graph, targets)
+    nodes = graph.nodes
     consumers: dict[str, list[str]] = {n: [] for n in needed}
     upstreams: dict[str, list[str]] = {}
     for node_id in needed:
-        node = graph.nodes[node_id]
-        if any(isinstance(r, InputRef) for r in node.links()):
+        node = nodes[node_id]
+        if node.reads_input:
             raise InvalidGraph([Issue(code=Code.UNBOUND_INPUT, node=node_id,
                                       message="a graph input has no value: graphs with "
                                       "inputs run as ops inside other graphs")])
-        ups = node.upstream_ids()
-        upstreams[node_id] = ups
+        ups = upstreams[node_id] = list(node.upstream)
         for u in ups:
             consumers[u].append(node_id)
-    order = topological_order(needed, upstreams)
+    if len(graph.order) == len(needed) == len(nodes):
+        order = list(graph.order)  # checking ordered every node already
+    else:
+        order = topological_order(needed, upstreams)
     keys: dict[str, str] = {}
     fingerprints: dict[str, Any] = {}
     folders = folders or Folders()
     settings = settings or RunSettings()
     issues: list[Issue] = []
-    nodes = graph.nodes
+    heads: Heads = {}
     for node_id in order:
-        keys[node_id], fingerprint = key_of(nodes[node_id], keys, folders, settings, issues)
+        node = nodes[node_id]
+        if node.spec.fingerprint is None:  # the common case: no file to read
+            try:
+                keys[node_id] = _key(node, keys, None, settings, heads)
+                continue
+            except ValueError:
+                pass  # key_of reports it
+        keys[node_id], fingerprint = key_of(node, keys, folders, settings, issues, heads)
         if fingerprint is not None:
             fingerprints[node_id] = fingerprint
     if issues:
@@ -137,15 +149,28 @@ def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
         n for n in plan.order if not plan.consumers.get(n)
     }
     status: dict[str, Status] = {}
+    keys, upstreams = plan.keys, plan.upstreams
+    held = _held(cache, keys.values())
+    if held.issuperset(keys.values()):  # an identical rerun: everything is at hand
+        return dict.fromkeys(plan.order, "cached")
     for node_id in reversed(plan.order):
-        if plan.keys[node_id] in cache:
+        if keys[node_id] in held:
             status[node_id] = "cached"
         elif node_id in needed:
             status[node_id] = "execute"
-            needed.update(plan.upstream(node_id))
+            needed.update(upstreams[node_id])
         else:
             status[node_id] = "skipped"
     return {n: status[n] for n in plan.order}
+
+
+def _held(cache: KeyLookup, keys: Iterable[str]) -> set[str]:
+    """The keys `cache` holds, in one call when it can tell them at once (`held`)."""
+    held = getattr(cache, "held", None)
+    if held is not None:
+        found: set[str] = held(keys)
+        return found
+    return {k for k in keys if k in cache}
 
 
 def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref[Any]]:
@@ -160,6 +185,7 @@ def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref[Any]
 
 
 def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
+    nodes = graph.nodes
     seen: set[str] = set()
     stack = list(targets)
     while stack:
@@ -167,32 +193,44 @@ def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
         if node_id in seen:
             continue
         seen.add(node_id)
-        stack.extend(graph.nodes[node_id].upstream_ids())
+        stack.extend(nodes[node_id].upstream)
     return seen
 
 
+Heads = dict[tuple[Any, int], bytes]  # (spec, id of params) → packed head of their keys
+
+
 def key_of(node: Node, keys: dict[str, str], folders: Folders, settings: RunSettings,
-           issues: list[Issue]) -> tuple[str, Any]:
+           issues: list[Issue], heads: Heads | None = None) -> tuple[str, Any]:
     """(key, file fingerprint or None) of a node whose inputs are keyed in `keys`; an
-    unreadable file is an issue (and an empty key)."""
+    unreadable file is an issue (and an empty key). `heads` shares the packed recipe of
+    nodes with the same op and params object (checking validates equal params to one)."""
     try:
         identify = node.spec.fingerprint
         fingerprint = identify(node.params, folders) if identify is not None else None
-        return _key(node, keys, fingerprint, settings), fingerprint
+        return _key(node, keys, fingerprint, settings, {} if heads is None else heads), \
+            fingerprint
     except (OSError, ValueError) as exc:
         issues.append(Issue(code=Code.BAD_FILE, node=node.id, field="params", message=str(exc),
                             expected="a readable file", found=str(exc), source=node.source))
         return "", None
 
 
-def _key(node: Node, keys: dict[str, str], fingerprint: Any, settings: RunSettings) -> str:
+def _key(node: Node, keys: dict[str, str], fingerprint: Any, settings: RunSettings,
+         heads: Heads) -> str:
     inputs: list[tuple[str, str, str]] = []
     for port, value in node.inputs.items():
-        if isinstance(value, tuple):
+        if type(value) is Ref:
+            inputs.append((port, keys[value.node], value.port))
+        elif isinstance(value, tuple):
             inputs.extend((f"{port}#{i}", keys[r.node], r.port) for i, r in enumerate(value)
                           if isinstance(r, Ref))
         elif isinstance(value, Ref):
             inputs.append((port, keys[value.node], value.port))
-    params = node.params.model_dump(mode="json")
-    run = settings.key() if node.spec.device else None
-    return node_key(node.spec.name, node.spec.version, params, inputs, fingerprint, run)
+    spec, params = node.spec, node.params
+    slot = (spec, id(params))
+    head = heads.get(slot)
+    if head is None:
+        head = heads[slot] = recipe_head(spec.name, spec.version, params.model_dump(mode="json"))
+    run = settings.key() if spec.device else None
+    return key_from(head, inputs, fingerprint, run)

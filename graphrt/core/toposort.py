@@ -16,22 +16,27 @@ def topological_order(
 ) -> list[str]:
     """Nodes ordered so that each comes after its upstreams (ids outside `nodes` are
     ignored); ties broken by smallest id. Shorter than `nodes` when there is a cycle."""
-    members = set(nodes)
-    indegree = {n: 0 for n in members}
-    consumers: dict[str, list[str]] = {n: [] for n in members}
-    for n in members:
-        for u in dict.fromkeys(upstreams.get(n, ())):
-            if u in members:
-                indegree[n] += 1
-                consumers[u].append(n)
+    consumers: dict[str, list[str]] = {n: [] for n in nodes}
+    indegree: dict[str, int] = {}
+    no_links: tuple[str, ...] = ()
+    for n in consumers:  # a repeated upstream counts twice and is released twice
+        degree = 0
+        for u in upstreams.get(n, no_links):
+            fed = consumers.get(u)
+            if fed is not None:
+                fed.append(n)
+                degree += 1
+        indegree[n] = degree
     ready = [n for n, d in indegree.items() if d == 0]
     heapq.heapify(ready)
     order: list[str] = []
+    push, pop, add = heapq.heappush, heapq.heappop, order.append
     while ready:
-        n = heapq.heappop(ready)
-        order.append(n)
+        n = pop(ready)
+        add(n)
         for c in consumers[n]:
-            indegree[c] -= 1
-            if indegree[c] == 0:
-                heapq.heappush(ready, c)
+            left = indegree[c] - 1
+            indegree[c] = left
+            if left == 0:
+                push(ready, c)
     return order

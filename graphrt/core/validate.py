@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
+from pydantic import BaseModel
 
 from .args import BAD, resolve_args, resolve_refs, split_overrides
-from .check import check_node, did_you_mean
+from .check import check_node, did_you_mean, params_key
 from .document import GraphDoc, InputRef, Link, Ref, parse_ref
 from .errors import Code, InvalidGraph, Issue, show
 from .graph import Graph, Node
+from .op import OpSpec
 from .registry import Registry
 from .toposort import topological_order
 from .types import PortType
@@ -52,40 +54,97 @@ def check(
     arg_values = resolve_args(doc, dict(args or {}), issues)
     input_types = _input_types(doc, registry, issues)
     by_node = split_overrides(doc, dict(overrides or {}), issues)
+    doc_nodes = doc.nodes
+    spec_of = registry.get
+    specs = {node_id: spec_of(nd.op) for node_id, nd in doc_nodes.items()}
 
     def type_of(link: Link, node: str, port: str, found: list[Issue]) -> PortType | None:
+        if type(link) is Ref:  # the common case: a link to a known node's known port
+            spec = specs.get(link.node)
+            out = spec.outputs_by_name.get(link.port) if spec is not None else None
+            if out is not None:
+                return out.type
         return _source_type(link, doc, registry, input_types, node, port, found)
 
     nodes: dict[str, Node] = {}
-    for node_id, nd in doc.nodes.items():
-        spec = registry.get(nd.op)
+    lanes: dict[tuple[Any, ...], BaseModel] = {}  # shape of a node checked sound → its params
+    for node_id, nd in doc_nodes.items():
+        spec = specs[node_id]
         if spec is None:
             issues.append(Issue(code=Code.UNKNOWN_OP, node=node_id, field="op",
                                 message=f"unknown op {nd.op!r}" + did_you_mean(
                                     registry.suggest(nd.op)),
                                 expected="a registered op", found=nd.op))
             continue
-        raw = {k: resolve_refs(v, arg_values, node_id, k, issues) for k, v in nd.params.items()}
-        raw = {k: v for k, v in raw.items() if v is not BAD}
-        raw.update(by_node.get(node_id, {}))
-        links = {port: _parse_links(node_id, port, value, issues)
-                 for port, value in nd.in_.items()}
+        raw: dict[str, Any] = nd.params
+        key = params_key(raw)
+        if key is None:  # not flat: args may be referenced
+            raw = {k: resolve_refs(v, arg_values, node_id, k, issues) for k, v in raw.items()}
+            raw = {k: v for k, v in raw.items() if v is not BAD}
+        if node_id in by_node:
+            raw = {**raw, **by_node[node_id]}
+            key = None
+        shape, refs = _shape(spec, params_key(raw) if key is None else key, nd.in_, specs)
+        if shape is not None:
+            model = lanes.get(shape)
+            if model is not None:  # checked sound already, in every respect that matters
+                nodes[node_id] = Node(node_id, spec, model, refs, node_id)
+                continue
+        links = {port: _parse_link(value, doc_nodes) or _parse_links(
+                     node_id, port, value, doc_nodes, issues) for port, value in nd.in_.items()}
+        before = len(issues)
         node = check_node(node_id, spec, raw, links, type_of, issues, source=node_id)
         if node is not None:
             nodes[node_id] = node
+            if shape is not None and len(issues) == before:
+                lanes[shape] = node.params
     outputs = _check_outputs(doc, registry, issues)
-    _check_cycles(nodes, issues)
+    order = _order_or_cycle(nodes, issues)
     if issues:
         return None, issues
-    return Graph(doc, nodes, outputs, arg_values, dict(overrides or {}), input_types), []
+    return Graph(doc, nodes, outputs, arg_values, dict(overrides or {}), input_types,
+                 order), []
 
 
-def _parse_links(node_id: str, port: str, value: str | list[str],
+def _shape(spec: OpSpec, key: tuple[Any, ...] | None, links: Mapping[str, str | list[str]],
+           specs: Mapping[str, OpSpec | None]) -> tuple[tuple[Any, ...] | None, dict[str, Any]]:
+    """(shape, parsed links) of a node with flat params and single links to nodes of known
+    ops, else (None, {}). Everything checking a node decides follows from its shape (op,
+    params, and each link's port with the op and port it reads), so nodes of one shape are
+    checked once: a graph that repeats a recipe checks it once. `key` is the params'
+    `params_key`."""
+    if key is None:
+        return None, {}
+    refs: dict[str, Any] = {}
+    sources: list[tuple[str, OpSpec, str]] = []
+    for port, text in links.items():
+        if type(text) is not str:
+            return None, {}
+        node, _dot, out = text.rpartition(".")
+        src = specs.get(node)
+        if src is None or not (out.isidentifier() and out.isascii()):
+            return None, {}
+        refs[port] = Ref(node, out)
+        sources.append((port, src, out))
+    return (spec, key, tuple(sources)), refs
+
+
+def _parse_link(value: str | list[str], nodes: Mapping[str, Any]) -> Ref[Any] | None:
+    """The common case of a link: "node.port" to a node of the document (ids there are
+    checked already), else None (and `_parse_links` takes it, with its issues)."""
+    if type(value) is str:
+        node, dot, port = value.rpartition(".")
+        if dot and node in nodes and port.isidentifier() and port.isascii():
+            return Ref(node, port)
+    return None
+
+
+def _parse_links(node_id: str, port: str, value: str | list[str], nodes: Mapping[str, Any],
                  issues: list[Issue]) -> Link | list[Link] | None:
     texts = value if isinstance(value, list) else [value]
     refs: list[Link] = []
     for text in texts:
-        ref = parse_ref(text)
+        ref = _parse_link(text, nodes) or parse_ref(text)
         if ref is None:
             issues.append(Issue(code=Code.BAD_LINK, node=node_id, field=f"in.{port}",
                                 message="a link is written \"node.port\" (or \"$input\")",
@@ -167,10 +226,13 @@ def _check_outputs(doc: GraphDoc, registry: Registry, issues: list[Issue]) -> di
     return outputs
 
 
-def _check_cycles(nodes: Mapping[str, Node], issues: list[Issue]) -> None:
-    upstreams = {n.id: n.upstream_ids() for n in nodes.values()}
-    if len(topological_order(nodes, upstreams)) == len(nodes):
-        return
+def _order_or_cycle(nodes: Mapping[str, Node], issues: list[Issue]) -> tuple[str, ...]:
+    """The nodes' topological order (what planning reuses when it keeps every node), or ()
+    with an issue naming a cycle's path."""
+    upstreams = {n.id: n.upstream for n in nodes.values()}
+    order = topological_order(nodes, upstreams)
+    if len(order) == len(nodes):
+        return tuple(order)
     g = nx.DiGraph()  # a cycle: networkx finds its path for the message
     g.add_nodes_from(nodes)
     g.add_edges_from((u, n) for n, ups in upstreams.items() for u in ups if u in nodes)
@@ -178,3 +240,4 @@ def _check_cycles(nodes: Mapping[str, Node], issues: list[Issue]) -> None:
     path = [u for u, _v in cycle] + [cycle[0][0]]
     issues.append(Issue(code=Code.CYCLE, node=path[0], message="cycle: " + " → ".join(path),
                         expected="an acyclic graph", found=" → ".join(path)))
+    return ()

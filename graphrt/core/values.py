@@ -23,6 +23,14 @@ _SCALARS = (int, float, bool, str, bytes, type(None))
 
 def nbytes(value: Any) -> int:
     """Approximate memory held by a value (tensors exactly; models by their parameters)."""
+    if type(value) is dict:  # a node's outputs of scalars: the common case of trivial ops
+        size = 0
+        for v in value.values():
+            if type(v) not in _SCALARS:
+                break
+            size += sys.getsizeof(v)
+        else:
+            return size
     total, seen, stack = 0, set(), [value]
     while stack:
         v = stack.pop()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..errors import DiskFault, NotSerializable
@@ -81,7 +81,7 @@ class TieredStore:
 
     def get(self, key: str) -> Any:
         value = self.memory.get(key, MISSING)
-        disk = self._disk() if value is MISSING else None
+        disk = self._disk() if value is MISSING and self.disk is not None else None
         if disk is None:
             return value
         try:
@@ -95,7 +95,7 @@ class TieredStore:
 
     def put(self, key: str, value: Any) -> None:
         self.memory.put(key, value)
-        disk = self._disk()
+        disk = self._disk() if self.disk is not None else None
         if disk is None:
             return
         try:
@@ -108,7 +108,7 @@ class TieredStore:
     def __contains__(self, key: object) -> bool:
         if key in self.memory:
             return True
-        disk = self._disk()
+        disk = self._disk() if self.disk is not None else None
         if disk is None:
             return False
         try:
@@ -116,6 +116,15 @@ class TieredStore:
         except DiskFault as fault:
             self._lost(fault)
             return False
+
+    def held(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` either tier holds: memory in one set operation, the disk asked
+        only about the rest."""
+        wanted = set(keys)
+        found = self.memory.held(wanted)
+        if len(found) < len(wanted) and self.disk is not None:
+            found.update(k for k in wanted - found if k in self)
+        return found
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"memory": self.memory.stats()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..values import nbytes
@@ -42,14 +42,16 @@ class MemoryStore:
         size = nbytes(value)
         evicted: list[str] = []
         with self._lock:
-            if key in self._items:
-                self._bytes -= self._items.pop(key)[1]
+            items = self._items
+            held = items.pop(key, None)
+            if held is not None:
+                self._bytes -= held[1]
             if size > self.max_bytes:
                 return
-            self._items[key] = (value, size)
+            items[key] = (value, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                old_key, (_, old) = self._items.popitem(last=False)
+                old_key, (_, old) = items.popitem(last=False)
                 self._bytes -= old
                 self.evictions += 1
                 evicted.append(old_key)
@@ -65,6 +67,10 @@ class MemoryStore:
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
+
+    def held(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` are held (one set operation, for planning large graphs)."""
+        return self._items.keys() & set(keys)
 
     def __len__(self) -> int:
         return len(self._items)
