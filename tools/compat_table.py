@@ -100,8 +100,9 @@ def corpus() -> str:
         f"{len(derived)} API-format twins graphrt derived from UI files of it; {runs} of the "
         f"{len(manifest)} and {sum(e['expect'] == 'runs' for e in derived)} twins run end to "
         "end on the toy models and on tiny real-layout SD 1.x / SDXL checkpoints "
-        f"({ignoring} of the workflows without the outputs ComfyUI's validation skips: "
-        "graphrt refuses a prompt with an output whose inputs are left unconnected), "
+        f"({ignoring} of them with outputs left out as ComfyUI's validation leaves them out: "
+        "an output whose inputs are left unconnected is dropped and reported, the rest "
+        "run), "
         f"{len(manifest) - runs} are blocked. Blockers as the manifest records them (the "
         f"first class or value each workflow is refused for): {top}. Classes graphrt lacks, "
         f"by the number of corpus workflows that use them: {wanted}.", 95,

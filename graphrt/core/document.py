@@ -118,7 +118,11 @@ class NodeDoc(_Doc):
 
 
 class GraphDoc(_Doc):
-    """A whole document, structurally valid (semantics are checked by `validate`)."""
+    """A whole document, structurally valid (semantics are checked by `validate`).
+
+    `skip_invalid_outputs`: prepare only what the outputs need, and leave out each output
+    whose nodes have issues instead of refusing the document (the plan names them in
+    `dropped_outputs`; graphrt.core.partial)."""
 
     format: Literal["graphrt/1"] = FORMAT
     description: str = ""
@@ -126,6 +130,7 @@ class GraphDoc(_Doc):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     nodes: dict[str, NodeDoc]
     outputs: dict[str, str] = Field(default_factory=dict)
+    skip_invalid_outputs: bool = False
 
     def dump(self) -> dict[str, Any]:
         """The document as JSON-ready data (what a saving op embeds)."""
@@ -232,17 +237,23 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
 
 
 def load_graph(source: str | Path | dict[str, Any] | GraphDoc,
-               formats: Sequence[DocumentFormat] = ()) -> GraphDoc:
+               formats: Sequence[DocumentFormat] = (),
+               pending: list[Issue] | None = None) -> GraphDoc:
     """Load a document (path, JSON text or dict) in the native format or one of `formats`.
 
     Raises `InvalidGraph` with every structural issue. Semantic checks (ops, links, types,
-    params, cycles) happen in `graphrt.core.validate`.
+    params, cycles) happen in `graphrt.core.validate`. Given `pending`, the issues a format
+    found on nodes of a translated document that skips invalid outputs go there instead.
     """
     if isinstance(source, GraphDoc):
         return source
     data, issues = read_document(source, formats)
     if data is not None and not issues:
         data, issues = to_native(data, formats)
+    if (pending is not None and data is not None and data.get("skip_invalid_outputs") is True
+            and all(i.node is not None for i in issues)):
+        pending.extend(issues)
+        issues = []
     if data is None or issues:
         raise InvalidGraph(issues)
     doc, issues = parse_document(data)

@@ -21,7 +21,7 @@ from . import events as ev
 from . import meter
 from .context import OpContext
 from .document import Ref
-from .errors import Cancelled, CorruptEntry
+from .errors import Cancelled, CorruptEntry, Issue
 from .paths import Folders
 from .plan import Plan, Status, decide
 from .store import MISSING, Store
@@ -41,6 +41,7 @@ class RunResult:
     interrupted: bool
     stats: dict[str, Any]
     statuses: dict[str, Status] = field(default_factory=dict)
+    dropped_outputs: dict[str, list[Issue]] = field(default_factory=dict)  # see Plan's
 
     @property
     def ok(self) -> bool:
@@ -145,7 +146,7 @@ class Execution:
                  "failed": len(self.failed), "model_calls": self.model_calls,
                  "predicted_model_calls": predicted, "wall_time": wall}
         return RunResult(self.run_id, outputs, executed, cached_now, self.failed, self.blocked,
-                         interrupted, stats, statuses)
+                         interrupted, stats, statuses, plan.dropped_outputs)
 
     def _outputs(self) -> dict[str, Any]:
         out = {}

@@ -5,6 +5,7 @@ documents over its limits passes a `Budget` (bounds checked on every node as exp
 it, so an expansion over them stops early) and `checks`: functions of the expanded graph
 that return issues, run before any key is computed (so before any model file is
 fingerprinted). Setting `cancel` stops preparing (Cancelled) at the next node or stage.
+A document that skips invalid outputs is checked through graphrt.core.partial.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .document import DocumentFormat, GraphDoc, load_graph
 from .errors import Cancelled, InvalidGraph, Issue
 from .expand import Budget, expand
 from .graph import Graph
+from .partial import OutputPolicy
 from .paths import Folders
 from .plan import Plan, make_plan
 from .registry import Registry
@@ -57,19 +59,36 @@ class Preparer:
         one may be an edit of, only what the edit affects is checked and keyed again
         (graphrt.core.replan); host checks and budgets always plan from scratch."""
         with gc_paused():
-            doc = load_graph(source, self.formats)
-            if previous is not None and not checks and budget is None:
-                plan = replan(previous, doc, self.registry, args=args, overrides=overrides,
-                              outputs=outputs, folders=self.folders)
+            pending: list[Issue] = []
+            doc = load_graph(source, self.formats, pending)
+            policy = OutputPolicy(doc, outputs, pending) if doc.skip_invalid_outputs else None
+            if previous is not None and not checks and budget is None and (
+                    policy is None or policy.may_replan(previous)):
+                try:
+                    plan = replan(previous, doc if policy is None else policy.doc,
+                                  self.registry, args=args, overrides=overrides,
+                                  outputs=outputs, folders=self.folders)
+                except InvalidGraph:
+                    if policy is None:
+                        raise
+                    plan = None  # the full path drops the outputs it breaks
                 if plan is not None:
                     return plan
-            graph = self.load(doc, args=args, overrides=overrides)
+            if policy is None:
+                graph = self.load(doc, args=args, overrides=overrides)
+            else:
+                graph = policy.check(self.registry, args=args, overrides=overrides)
             _stop_if(cancel)
             graph = expand(graph, self.registry, budget=budget, cancel=cancel)
             issues = [issue for check in checks for issue in check(graph)]
-            if issues:
+            if issues and policy is None:
                 raise InvalidGraph(issues)
+            if issues and policy is not None:
+                policy.drop(issues)
             _stop_if(cancel)
+            if policy is not None:
+                return policy.plan(lambda kept: make_plan(
+                    graph, outputs=kept, folders=self.folders, settings=self.settings))
             return make_plan(graph, outputs=outputs, folders=self.folders,
                              settings=self.settings)
 

@@ -116,7 +116,7 @@ class PromptRun:
                  "worker_losses": self.losses, "parts": self.routes}
         return RunResult(self.run_id, {} if self.interrupted else self.outputs,
                          list(self.executed), cached_now, self.failed, self.blocked,
-                         self.interrupted, stats, statuses)
+                         self.interrupted, stats, statuses, plan.dropped_outputs)
 
     # --- shared cluster: parts -------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """The `graphrt` command: run, validate, plan, ops, cache, serve.
 
 Exit codes: 0 ok, 1 a node failed, 2 the document (or the command line) is invalid,
-130 interrupted. `validate`, `plan`, `ops` and `cache` never import torch.
+130 interrupted. Outputs a document that skips invalid outputs leaves out (every ComfyUI
+prompt does) are warned about on stderr; the rest runs. `validate`, `plan`, `ops` and
+`cache` never import torch.
 """
 
 from __future__ import annotations
@@ -139,8 +141,10 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     rt = _runtime(ns)
     args, overrides = _inputs(ns)
     report = rt.plan(resolve_graph(ns.graph), args=args, overrides=overrides)
+    _warn_dropped(report.plan)
     if ns.json:
-        print(json.dumps({"valid": True, "issues": [], "nodes": len(report.plan.order)}))
+        print(json.dumps({"valid": True, "issues": [], "nodes": len(report.plan.order),
+                          "dropped_outputs": _dropped(report.plan)}))
     else:
         print(f"valid: {len(report.plan.order)} nodes after expansion")
     return EXIT_OK
@@ -151,7 +155,8 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     args, overrides = _inputs(ns)
     report = rt.plan(resolve_graph(ns.graph), args=args, overrides=overrides)
     _warn_degraded(rt)
-    data = report.to_dict()
+    _warn_dropped(report.plan)
+    data = {**report.to_dict(), "dropped_outputs": _dropped(report.plan)}
     if ns.json:
         print(json.dumps(data))
         return EXIT_OK
@@ -170,17 +175,20 @@ def cmd_run(ns: argparse.Namespace) -> int:
     rt = _runtime(ns, strict=ns.strict)
     args, overrides = _inputs(ns)
     printer = ProgressPrinter(enabled=not ns.json and sys.stderr.isatty(), warnings=not ns.json)
+    plan = rt.prepare(resolve_graph(ns.graph), args=args, overrides=overrides,
+                      outputs=ns.output)
+    _warn_dropped(plan)
     previous = signal.signal(signal.SIGINT, lambda *_: rt.interrupt())
     try:
-        result = rt.run(resolve_graph(ns.graph), args=args, overrides=overrides,
-                        outputs=ns.output, on_event=printer)
+        result = rt.run(plan, on_event=printer)
     finally:
         signal.signal(signal.SIGINT, previous)
         printer.close()
     summary = {"outputs": {k: _jsonable(v) for k, v in result.outputs.items()},
                "executed": result.executed, "cached": result.cached, "failed": result.failed,
                "blocked": result.blocked, "interrupted": result.interrupted,
-               "stats": result.stats, "warnings": printer.warned}
+               "stats": result.stats, "warnings": printer.warned,
+               "dropped_outputs": _dropped(plan)}
     if ns.json:
         print(json.dumps(summary))
     else:
@@ -209,6 +217,18 @@ def cmd_ops(ns: argparse.Namespace) -> int:
             outs = ", ".join(f"{p['name']}: {p['type']}" for p in s["outputs"])
             print(f"{s['name']} v{s['version']}({ins}) -> {outs}")
     return EXIT_OK
+
+
+def _warn_dropped(plan: Any) -> None:
+    """One warning per output a document that skips invalid outputs left out, with why."""
+    for name, issues in plan.dropped_outputs.items():
+        why = "; ".join(str(i) for i in issues)
+        print(f"warning: output {name!r} left out: {why}", file=sys.stderr)
+
+
+def _dropped(plan: Any) -> dict[str, list[dict[str, Any]]]:
+    return {name: [i.model_dump(mode="json") for i in issues]
+            for name, issues in plan.dropped_outputs.items()}
 
 
 def _warn_degraded(rt: Any) -> None:

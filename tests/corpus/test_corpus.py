@@ -7,10 +7,11 @@ sizes ÷ 8, batches of 1, at most 4 steps, input images → the built-in example
 checks but never reads) → a stand-in file. A workflow marked "runs" must run and save
 an image; one marked {"blocked_by": X} must be refused with an issue naming class X, so that
 the manifest stays honest as classes are added (one that starts to run must be moved to
-"runs"). An entry's `comfyui_ignores` lists the output nodes ComfyUI's validation ignores
-(an output whose inputs fail validation, such as an upscaler whose image input the author
-left unconnected, is skipped and the others run): graphrt refuses the whole prompt for
-them, so the test checks that exactly those outputs fail and runs the prompt without them.
+"runs"). Files run as shipped: an entry's `comfyui_ignores` lists the output nodes
+ComfyUI's validation leaves out (an output whose inputs fail validation, such as an
+upscaler whose image input the author left unconnected, is skipped and the others run);
+graphrt's ComfyUI prompts skip invalid outputs too, and the test checks that exactly those
+outputs are dropped (`Plan.dropped_outputs`) and that every other entry drops none.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import pytest
 from graphrt import Runtime
 from graphrt.compat.comfy.classes import is_output_class
 from graphrt.compat.comfy.folding import fold
+from graphrt.compat.comfy.node_errors import dropped_node_errors
 from graphrt.compat.comfy.ui import to_api
-from graphrt.core.errors import InvalidGraph
+from graphrt.core.errors import Code, InvalidGraph
 from tests.real.conftest import TinyModels
 from tests.real.tiny import FILES
 
@@ -103,12 +105,10 @@ def upstream(prompt: dict[str, Any], node: str) -> set[str]:
     return seen
 
 
-def api_prompt(entry: dict[str, Any], now: datetime | None = None, *, every_output: bool = False
-               ) -> dict[str, Any]:
+def api_prompt(entry: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """The entry's workflow as an API prompt (InvalidGraph when a UI file cannot convert;
     `now` for the editor's %date:…% in file prefixes), its value classes folded so that
-    `adapt` sees the sizes and steps they give; without the outputs ComfyUI ignores
-    (`comfyui_ignores`) and the nodes only they use, unless `every_output`."""
+    `adapt` sees the sizes and steps they give."""
     doc = json.loads((HERE / "workflows" / entry["file"]).read_text(encoding="utf-8"))
     if entry["format"] == "ui":
         doc, issues = to_api(doc, now=now)
@@ -117,11 +117,6 @@ def api_prompt(entry: dict[str, Any], now: datetime | None = None, *, every_outp
     doc, issues = fold(doc)
     if issues:
         raise InvalidGraph(issues)
-    if entry.get("comfyui_ignores") and not every_output:  # ComfyUI runs what the rest use
-        kept = [k for k, v in doc.items() if is_output_class(v["class_type"])
-                and k not in entry["comfyui_ignores"]]
-        used = set().union(*(upstream(doc, k) for k in kept))
-        doc = {k: v for k, v in doc.items() if k in used}
     return doc
 
 
@@ -169,7 +164,10 @@ def test_workflow_runs_on_the_toy_models(entry: dict[str, Any], folders: Path,
                                          tmp_path: Path) -> None:
     rt = Runtime(device="cpu", models_dir=folders / "models", input_dir=folders / "input",
                  output_dir=tmp_path)
-    result = rt.run(load(entry))
+    plan = rt.prepare(load(entry))
+    assert set(plan.dropped_outputs) == set(entry.get("comfyui_ignores", ())), {
+        name: [str(i) for i in issues] for name, issues in plan.dropped_outputs.items()}
+    result = rt.run(plan)
     assert result.ok, result.failed
     saved = [tmp_path / name for names in result.outputs.values() for name in names]
     assert saved and all(p.is_file() for p in saved)
@@ -199,7 +197,9 @@ def test_workflow_runs_on_tiny_real_layout_checkpoints(entry: dict[str, Any],
     write_unused_lora(tiny_models.models_dir)
     rt = Runtime(device="cpu", models_dir=tiny_models.models_dir, input_dir=folders / "input",
                  output_dir=tmp_path)
-    result = rt.run(prompt)
+    plan = rt.prepare(prompt)
+    assert set(plan.dropped_outputs) == set(entry.get("comfyui_ignores", ()))
+    result = rt.run(plan)
     assert result.ok, result.failed
     assert result.stats["model_calls"] > 0  # type: ignore[attr-defined]
     assert any(names for names in result.outputs.values())
@@ -207,19 +207,26 @@ def test_workflow_runs_on_tiny_real_layout_checkpoints(entry: dict[str, Any],
 
 @pytest.mark.parametrize("entry", [e for e in RUNS if "comfyui_ignores" in e],
                          ids=lambda e: e["file"])
-def test_the_outputs_comfyui_ignores_are_the_ones_that_fail(entry: dict[str, Any],
-                                                            folders: Path) -> None:
+def test_the_outputs_comfyui_ignores_are_dropped_for_their_unconnected_inputs(
+        entry: dict[str, Any], folders: Path) -> None:
     """ComfyUI validates each output node with everything it depends on and skips the ones
-    that fail; graphrt refuses the prompt. The outputs whose inputs graphrt finds wrong are
-    exactly the entry's `comfyui_ignores`."""
-    prompt = adapt(api_prompt(entry, every_output=True))
+    that fail; so does graphrt. Each output the entry lists is dropped for a required input
+    left unconnected on a node it depends on, and the others are kept."""
+    prompt = load(entry)
     rt = Runtime(device="cpu", models_dir=folders / "models", input_dir=folders / "input")
-    with pytest.raises(InvalidGraph) as refused:
-        rt.plan(prompt)
-    wrong = {i.source or i.node for i in refused.value.issues}
-    outputs = [k for k, v in prompt.items() if is_output_class(v["class_type"])]
-    assert {o for o in outputs if upstream(prompt, o) & wrong} == set(entry["comfyui_ignores"])
-    assert set(outputs) > set(entry["comfyui_ignores"])  # some output is left to run
+    plan = rt.prepare(prompt)
+    assert set(plan.dropped_outputs) == set(entry["comfyui_ignores"])
+    for output, issues in plan.dropped_outputs.items():
+        assert issues and all(i.code is Code.MISSING_INPUT for i in issues), issues
+        assert all((i.source or i.node) in upstream(prompt, output) for i in issues)
+    outputs = {k for k, v in prompt.items() if is_output_class(v["class_type"])}
+    assert set(plan.outputs) == outputs - set(entry["comfyui_ignores"]) != set()
+    classes = {k: v["class_type"] for k, v in prompt.items()}  # what POST /prompt answers
+    errors = dropped_node_errors(plan.dropped_outputs, prompt, classes, True)
+    assert {o for e in errors.values() for o in e["dependent_outputs"]} == set(
+        entry["comfyui_ignores"])
+    assert {err["type"] for e in errors.values() for err in e["errors"]} == {
+        "required_input_missing"}
 
 
 def test_the_manifest_covers_both_formats_and_its_files() -> None:

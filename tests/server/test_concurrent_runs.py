@@ -166,7 +166,9 @@ def test_prompts_run_together_up_to_the_capacity_in_queue_order(tmp_path: Path) 
         socket = Socket(ws)
         ids = [submit(client, v, f"p{v}") for v in range(3)]
         fake.wait(lambda: len(fake.active) == 2, "two prompts running at once")
-        assert [p for p, _ in fake.started] == ["p0", "p1"]  # queue order, one per worker
+        # one per worker (their threads may reach the executor in either order); the queue
+        # shows them dispatched in queue order
+        assert sorted(p for p, _ in fake.started) == ["p0", "p1"]
         assert sorted(fake.active.values()) == [0, 1]
         queue = client.get("/queue").json()
         assert [i[1] for i in queue["queue_running"]] == ["p0", "p1"]
@@ -178,7 +180,8 @@ def test_prompts_run_together_up_to_the_capacity_in_queue_order(tmp_path: Path) 
         socket.wait_ended(ids)
     assert states(history) == dict.fromkeys(ids, "success")
     assert fake.ended == Counter(ids) and fake.peak == 2  # each ran once; never over capacity
-    assert [p for p, _ in fake.started] == ids
+    started = [p for p, _ in fake.started]
+    assert sorted(started[:2]) == ids[:2] and started[2] == ids[2]  # p2 only once one ended
     for prompt_id in ids:  # each prompt's messages in order, its end once, then node null
         ours = socket.of(prompt_id)
         assert ours[0] == "execution_start" and ours.count("execution_success") == 1

@@ -6,12 +6,14 @@
                                        "details": "steps: ...", "extra_info": {...}}],
                            "dependent_outputs": ["9"], "class_type": "KSampler"}}}
 
-Input names are the user's: for ComfyUI documents the native field ("params.sampler") is
-mapped back to the ComfyUI input name ("sampler_name"). An issue of a node a macro built is
-reported on the node the user wrote (`Issue.source`). Error types come from issue codes,
-never from message text. Bodies name files relative to their folder: a host passes its
-folders as `roots` ({"models": Path(...)}), and every absolute path of one is written as
-its name ("<models>/checkpoints/x.safetensors"), so no client learns the server's layout.
+A prompt accepted without the outputs that failed gets `dropped_node_errors` (ComfyUI's 200
+with `node_errors`). Input names are the user's: for ComfyUI documents the native field
+("params.sampler") is mapped back to the ComfyUI input name ("sampler_name"). An issue of a
+node a macro built is reported on the node the user wrote (`Issue.source`). Error types
+come from issue codes, never from message text. Bodies name files relative to their folder:
+a host passes its folders as `roots` ({"models": Path(...)}), and every absolute path of one
+is written as its name ("<models>/checkpoints/x.safetensors"), so no client learns the
+server's layout.
 """
 
 from __future__ import annotations
@@ -55,15 +57,9 @@ def error_body(issues: list[Issue], prompt: dict[str, Any], class_types: dict[st
         if node is None or node not in class_types:
             general.append(issue)
             continue
-        class_type = class_types[node]
-        name = native_field_to_comfy(class_type, issue.field) if comfy else issue.field
-        entry = node_errors.setdefault(node, {"errors": [], "class_type": class_type,
+        entry = node_errors.setdefault(node, {"errors": [], "class_type": class_types[node],
                                               "dependent_outputs": dependents.get(node, [])})
-        entry["errors"].append({
-            "type": comfy_type(issue), "message": issue.message,
-            "details": f"{name}: {issue.message}" if name else issue.message,
-            "extra_info": {"input_name": name, "expected": issue.expected,
-                           "received_value": issue.found, "code": issue.code.value}})
+        entry["errors"].append(_error(issue, class_types[node], comfy))
     unknown = [i for i in issues if i.code is Code.UNKNOWN_CLASS]
     if unknown:
         first = unknown[0]
@@ -80,6 +76,44 @@ def error_body(issues: list[Issue], prompt: dict[str, Any], class_types: dict[st
     if general:
         error["extra_info"] = {"issues": [i.model_dump(mode="json") for i in general]}
     return redact({"error": error, "node_errors": node_errors}, roots or {})
+
+
+def dropped_node_errors(dropped: Mapping[str, list[Issue]], prompt: dict[str, Any],
+                        class_types: dict[str, str], comfy: bool,
+                        roots: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """The `node_errors` of a prompt accepted without some outputs (the plan's
+    `dropped_outputs`), as ComfyUI answers them: each node with issues, its errors, and the
+    left-out outputs (output node ids) that depend on it."""
+    outs = prompt.get("outputs") if not comfy else None
+    node_errors: dict[str, Any] = {}
+    for output, issues in dropped.items():
+        target = output if not isinstance(outs, dict) else str(
+            outs.get(output, output)).rpartition(".")[0] or output
+        for issue in issues:
+            node = issue.source or issue.node or ""
+            class_type = class_types.get(node, "")
+            entry = node_errors.setdefault(node, {"errors": [], "dependent_outputs": [],
+                                                  "class_type": class_type})
+            error = _error(issue, class_type, comfy)
+            if error not in entry["errors"]:
+                entry["errors"].append(error)
+            if target not in entry["dependent_outputs"]:
+                entry["dependent_outputs"].append(target)
+    for entry in node_errors.values():  # a link the translation refused is also missing
+        named = {e["extra_info"]["input_name"] for e in entry["errors"]
+                 if e["type"] != "required_input_missing"}
+        entry["errors"] = [e for e in entry["errors"] if e["type"] != "required_input_missing"
+                           or e["extra_info"]["input_name"] not in named]
+    return redact(node_errors, roots or {})
+
+
+def _error(issue: Issue, class_type: str, comfy: bool) -> dict[str, Any]:
+    """One entry of a node's `errors`, its input named as the user's document names it."""
+    name = native_field_to_comfy(class_type, issue.field) if comfy else issue.field
+    return {"type": comfy_type(issue), "message": issue.message,
+            "details": f"{name}: {issue.message}" if name else issue.message,
+            "extra_info": {"input_name": name, "expected": issue.expected,
+                           "received_value": issue.found, "code": issue.code.value}}
 
 
 def relative_paths(text: str, roots: Mapping[str, Path]) -> str:

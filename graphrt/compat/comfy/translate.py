@@ -9,6 +9,12 @@ nodes (SaveImage, PreviewImage) become the document's outputs, named by their no
 Every problem (unknown class_type, bad link, a link into a widget) is an Issue naming the
 node and the input; value checks are left to validation, which names the native param
 (`native_field_to_comfy` maps it back).
+
+As ComfyUI validates a prompt output by output, the document skips invalid outputs
+(graphrt.core.partial): a problem of one node's inputs (a bad link, a link to a missing
+node or into a widget, inputs that are not an object) comes back with the document, as an
+issue of that node that leaves out the outputs needing it; an unknown class_type, a value
+class that cannot be folded, or a prompt without output nodes refuses the whole prompt.
 """
 
 from __future__ import annotations
@@ -52,9 +58,13 @@ def translate(data: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Issue]]
         issues.append(Issue(code=Code.NO_OUTPUTS, field="outputs", message=(
             "the prompt has no output node (SaveImage or PreviewImage)"),
             expected="at least one output node", found="none"))
-    if issues:
+    if not outputs or any(i.code in _PROMPT_CODES for i in issues):
         return None, issues
-    return {"format": "graphrt/1", "nodes": nodes, "outputs": outputs}, []
+    return {"format": "graphrt/1", "nodes": nodes, "outputs": outputs,
+            "skip_invalid_outputs": True}, issues  # issues of nodes: see the module
+
+
+_PROMPT_CODES = (Code.UNKNOWN_CLASS, Code.NO_OUTPUTS)  # problems that refuse the whole prompt
 
 
 def _node_class(node_id: str, raw: Any, issues: list[Issue]) -> NodeClass | None:
@@ -68,17 +78,17 @@ def _node_class(node_id: str, raw: Any, issues: list[Issue]) -> NodeClass | None
                             expected="one of " + ", ".join(sorted(CLASSES)),
                             found=show(class_type)))
         return None
-    if not isinstance(raw.get("inputs", {}), dict):
+    if not isinstance(raw.get("inputs", {}), dict):  # the node's problem, read as no inputs
         issues.append(Issue(code=Code.INVALID_NODE, node=node_id, field="inputs",
                             message="'inputs' must be an object", expected="object",
                             found=show(raw.get("inputs"))))
-        return None
     return cls
 
 
 def _node(node_id: str, raw: dict[str, Any], cls: NodeClass, data: dict[str, Any],
           classes: dict[str, NodeClass], issues: list[Issue]) -> dict[str, Any]:
-    given: dict[str, Any] = raw.get("inputs") or {}
+    inputs = raw.get("inputs")
+    given: dict[str, Any] = inputs if isinstance(inputs, dict) else {}
     params: dict[str, Any] = dict(cls.fixed)
     links: dict[str, Any] = {}
     for spec in cls.inputs:

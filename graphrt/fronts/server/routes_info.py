@@ -4,13 +4,15 @@
     GET  /system_stats            system and device summary (torch only if already loaded)
     GET  /graphrt/ops[/{name}]    op schemas (JSON Schema of params, typed ports)
     POST /graphrt/validate        {"prompt": doc, "args": {...}} → {"valid", "issues"} (and
-                                  "error" when invalid), checked within the server's limits
+                                  "error" when invalid; "dropped_outputs" when valid: the
+                                  outputs left out and why), checked within the server's limits
     POST /graphrt/plan            the body of POST /prompt → what running it would do, without
                                   running it: per planned node (macros unrolled) its op, key,
                                   status (execute | cached | skipped) and predicted model
                                   calls; "by_node" sums them per node of the submitted prompt
                                   (the editor's ids); an invalid prompt answers 400 with the
-                                  node_errors POST /prompt would give
+                                  node_errors POST /prompt would give (a valid one: its
+                                  "dropped_outputs" and their "node_errors", as /prompt)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from starlette.routing import Route
 from graphrt import __version__
 from graphrt.compat.comfy.object_info import object_info
 from graphrt.core.errors import InvalidGraph
+from graphrt.core.plan import Plan
 from graphrt.core.runtime import PlanReport
 from graphrt.core.schema import op_schema
 from graphrt.fronts.server.routes_prompt import _json
@@ -38,6 +41,7 @@ from graphrt.fronts.server.submit import (
     CHECKER_ERRORS,
     Rejected,
     Submission,
+    accepted_errors,
     check,
     parse,
     prepare,
@@ -143,7 +147,14 @@ def _validity(server: Server, sub: Submission) -> dict[str, Any]:
                           "problem(s) in the graph"}}
     except CHECKER_ERRORS as exc:
         raise unchecked(exc) from None
-    return {"valid": True, "issues": [], "nodes": len(plan.order)}
+    return {"valid": True, "issues": [], "nodes": len(plan.order),
+            "dropped_outputs": dropped(plan)}
+
+
+def dropped(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """Output → the issues that left it out (a document that skips invalid outputs)."""
+    return {name: [i.model_dump(mode="json") for i in issues]
+            for name, issues in plan.dropped_outputs.items()}
 
 
 async def validate(request: Request) -> Response:
@@ -174,7 +185,8 @@ def plan_body(report: PlanReport) -> dict[str, Any]:
 
 def _plan(server: Server, sub: Submission) -> dict[str, Any]:
     plan = check(sub, server.runtime, server.config.limits, roots=server.roots)
-    return plan_body(server.runtime.plan(plan))
+    return {**plan_body(server.runtime.plan(plan)), "dropped_outputs": dropped(plan),
+            "node_errors": accepted_errors(sub, plan, server.roots)}
 
 
 async def plan(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """ComfyUI's prompt endpoints: /prompt, /queue, /history, /interrupt.
 
     POST /prompt   {"prompt": ..., "client_id": ...} → {"prompt_id", "number", "node_errors"}
+                   (node_errors: why outputs were left out of a prompt that skips them)
     GET  /queue    → {"queue_running": [[number, id, prompt, extra_data, outputs]], ...}
     POST /queue    {"clear": true} | {"delete": [ids]} (a running id is interrupted)
     GET  /history[/{id}][?max_items=N&offset=K]  → {id: {"prompt": [...], "outputs": {...},
@@ -34,7 +35,7 @@ from graphrt.compat.comfy.outputs import output_nodes
 from graphrt.core.errors import Cancelled
 from graphrt.fronts.server.planning import InUse
 from graphrt.fronts.server.queue import FINISHED, PromptRow, QueueFull
-from graphrt.fronts.server.submit import Rejected, check, parse
+from graphrt.fronts.server.submit import Rejected, accepted_errors, check, parse
 
 if TYPE_CHECKING:
     from graphrt.fronts.server.app import Server
@@ -74,7 +75,7 @@ async def post_prompt(request: Request) -> Response:
             server.worker.plans[prompt_id] = plan  # the worker takes it from here
             number = await run_in_threadpool(
                 server.planning.commit, cancel,
-                lambda: server.queue.add(prompt_id, sub.stored(), sub.client_id,
+                lambda: server.queue.add(prompt_id, sub.stored(plan), sub.client_id,
                                          server.config.limits.max_queue))
     except Rejected as exc:
         return JSONResponse(exc.body, status_code=exc.status)
@@ -96,7 +97,8 @@ async def post_prompt(request: Request) -> Response:
         raise
     server.worker.wake.set()
     server.hub.send("status", server.worker.status())
-    return JSONResponse({"prompt_id": prompt_id, "number": number, "node_errors": {}})
+    return JSONResponse({"prompt_id": prompt_id, "number": number,
+                         "node_errors": accepted_errors(sub, plan, server.roots)})
 
 
 def _refused(status: int, kind: str, message: str) -> Response:
@@ -106,10 +108,13 @@ def _refused(status: int, kind: str, message: str) -> Response:
 def queue_item(row: PromptRow) -> list[Any]:
     """ComfyUI's queue tuple: [number, prompt_id, prompt, extra_data, outputs_to_execute]."""
     prompt = row.body["prompt"]
+    dropped = set(row.body.get("dropped_outputs") or ())  # left out as they failed checks
     if row.body.get("format") == "comfy":
-        outputs = [n for n, c in row.body.get("class_types", {}).items() if is_output_class(c)]
+        outputs = [n for n, c in row.body.get("class_types", {}).items()
+                   if is_output_class(c) and n not in dropped]
     else:
-        outputs = list(dict.fromkeys(output_nodes(prompt).values()))
+        outputs = list(dict.fromkeys(n for k, n in output_nodes(prompt).items()
+                                     if k not in dropped))
     extra = {**row.body.get("extra_data", {}), "client_id": row.client_id}
     return [row.number, row.id, prompt, extra, outputs]
 

@@ -6,10 +6,12 @@
 Everything that can be known before running is checked here, so a queued prompt fails only
 for reasons that appear at run time: the document is prepared once (load, check, expand
 within the server's budget, the server's checks from what ops declare, plan), and the plan
-goes to the worker with the prompt. A refusal is a `Rejected` carrying the HTTP status and a
-ComfyUI-shaped body naming files relative to their folders; a document that makes a checker
-raise is refused too (400), never answered 500. Setting the cancel flag stops preparing
-(`Cancelled`).
+goes to the worker with the prompt. A document that skips invalid outputs (every ComfyUI
+prompt) is accepted without the outputs that fail, their issues answered as `node_errors`
+(`accepted_errors`), as ComfyUI does; it is refused only when every output fails. A
+refusal is a `Rejected` carrying the HTTP status and a ComfyUI-shaped body naming files
+relative to their folders; a document that makes a checker raise is refused too (400),
+never answered 500. Setting the cancel flag stops preparing (`Cancelled`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from graphrt.compat.comfy import ui
-from graphrt.compat.comfy.node_errors import error_body, redact, simple_error
+from graphrt.compat.comfy.node_errors import (
+    dropped_node_errors,
+    error_body,
+    redact,
+    simple_error,
+)
 from graphrt.compat.formats import is_comfy
 from graphrt.core.errors import InvalidGraph, show
 from graphrt.core.plan import Plan
@@ -71,10 +78,15 @@ class Submission:
         return {str(k): str(v.get("op")) for k, v in (nodes or {}).items()
                 if isinstance(v, dict)} if isinstance(nodes, dict) else {}
 
-    def stored(self) -> dict[str, Any]:
-        """What the queue keeps: enough to run (and re-run after a restart)."""
-        return {"prompt": self.prompt, "args": self.args, "extra_data": self.extra_data,
-                "class_types": self.class_types, "format": "comfy" if self.comfy else "native"}
+    def stored(self, plan: Plan | None = None) -> dict[str, Any]:
+        """What the queue keeps: enough to run (and re-run after a restart), and the
+        outputs its `plan` left out."""
+        body: dict[str, Any] = {
+            "prompt": self.prompt, "args": self.args, "extra_data": self.extra_data,
+            "class_types": self.class_types, "format": "comfy" if self.comfy else "native"}
+        if plan is not None and plan.dropped_outputs:
+            body["dropped_outputs"] = list(plan.dropped_outputs)
+        return body
 
 
 def parse(body: Any, limits: Limits | None = None) -> Submission:
@@ -139,6 +151,16 @@ def check(sub: Submission, runtime: Runtime, limits: Limits, *,
                                        roots)) from None
     except CHECKER_ERRORS as exc:
         raise unchecked(exc, roots) from None
+
+
+def accepted_errors(sub: Submission, plan: Plan, roots: Mapping[str, Path] | None = None
+                    ) -> dict[str, Any]:
+    """The `node_errors` of an accepted prompt: why each output left out of it was (empty
+    when none was; ComfyUI prompts skip outputs that fail their checks)."""
+    if not plan.dropped_outputs:
+        return {}
+    return dropped_node_errors(plan.dropped_outputs, sub.prompt, sub.class_types, sub.comfy,
+                               roots)
 
 
 CHECKER_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)

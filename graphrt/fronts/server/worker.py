@@ -230,6 +230,8 @@ class Worker:
             outputs = ui_outputs(body["prompt"], result.outputs)
             summary.update(executed=result.executed, cached=result.cached,
                            failed=result.failed, blocked=result.blocked, stats=result.stats)
+            if plan.dropped_outputs:  # left out when it was checked (see submit.py)
+                summary["dropped_outputs"] = list(plan.dropped_outputs)
             if result.interrupted:
                 final, status = msgs.interrupted(), "interrupted"
             elif result.failed or result.blocked:
