@@ -192,7 +192,7 @@ class _Group:
     """Active entries sharing a crop shape: one network call. `items` are (branch, crop,
     weight); `whole`: every item's branch is `fast`."""
 
-    items: list[tuple[int, Area, torch.Tensor]]
+    items: list[tuple[int, Area, torch.Tensor | None]]
     context: torch.Tensor
     y: torch.Tensor | None
     whole: bool
@@ -213,23 +213,30 @@ class Batch:
         self.model, self.branches = model, list(branches)
         self.evaluate = list(evaluate) if evaluate is not None else [True] * len(branches)
         self._shape: Any = None
-        self._entries: list[tuple[int, Entry, Area, torch.Tensor]] = []
+        self._entries: list[tuple[int, Entry, Area]] = []
+        self._weights: dict[int, torch.Tensor] = {}  # by entry index, built when first used
         self._ranged = False
         self._layouts: dict[Any, tuple[list[_Group], list[bool]]] = {}
 
     def _prepare(self, x: torch.Tensor) -> None:
-        key = (tuple(x.shape), x.device, x.dtype)
+        key = (x.shape, x.device, x.dtype)
         if self._shape == key:
             return
         h, w = x.shape[-2:]
         resolved = resolve_branches(self.branches, h, w, self.model, x.device)
-        self._entries = [(k, e, e.crop(h, w), weight(e, x.shape, x.device).to(x.dtype))
+        self._entries = [(k, e, e.crop(h, w))
                          for k, (branch, use) in enumerate(zip(resolved, self.evaluate,
                                                                strict=True))
                          if use for e in branch]
         self._ranged = any(e.sigma_start is not None or e.sigma_end is not None
-                           for _k, e, _c, _w in self._entries)
-        self._shape, self._layouts = key, {}
+                           for _k, e, _c in self._entries)
+        self._shape, self._layouts, self._weights = key, {}, {}
+
+    def _weight(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        w = self._weights.get(i)
+        if w is None:
+            w = self._weights[i] = weight(self._entries[i][1], x.shape, x.device).to(x.dtype)
+        return w
 
     def _layout(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[list[_Group], list[bool]]:
         """The groups of the entries active at σ, and which branches are `fast`."""
@@ -237,29 +244,33 @@ class Batch:
         active: tuple[bool, ...] | None = None
         if self._ranged:
             level = float(sigma.reshape(-1)[0])
-            active = tuple(e.active(level) for _k, e, _c, _w in self._entries)
+            active = tuple(e.active(level) for _k, e, _c in self._entries)
         hit = self._layouts.get(active)
         if hit is not None:
             return hit
-        by_crop: dict[tuple[int, int], list[tuple[int, Entry, Area, torch.Tensor]]] = {}
+        by_crop: dict[tuple[int, int], list[tuple[int, int, Entry, Area]]] = {}
         counts = [0] * len(self.branches)
         unit = [False] * len(self.branches)
-        for i, (k, e, crop, w) in enumerate(self._entries):
+        for i, (k, e, crop) in enumerate(self._entries):
             if active is None or active[i]:
-                by_crop.setdefault(crop[:2], []).append((k, e, crop, w))
+                by_crop.setdefault(crop[:2], []).append((i, k, e, crop))
                 counts[k] += 1
                 unit[k] = e.area is None and e.mask is None and e.strength == 1.0
         fast = [c == 1 and u for c, u in zip(counts, unit, strict=True)]
         groups = []
-        for items in by_crop.values():
-            context, y = _stack([e for _k, e, _c, _w in items], x)
-            groups.append(_Group([(k, c, w) for k, _e, c, w in items], context, y,
-                                 all(fast[k] for k, *_ in items)))
+        for items in by_crop.values():  # a fast branch's weight (1 everywhere) is not used
+            context, y = _stack([e for _i, _k, e, _c in items], x)
+            groups.append(_Group([(k, c, None if fast[k] else self._weight(i, x))
+                                  for i, k, _e, c in items], context, y,
+                                 all(fast[k] for _i, k, *_ in items)))
         self._layouts[active] = (groups, fast)
         return groups, fast
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> list[torch.Tensor]:
-        """One prediction per branch ([B,C,H,W]); a branch given as None is 0."""
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, *, zeros: bool = True
+                 ) -> list[torch.Tensor]:
+        """One prediction per branch ([B,C,H,W]); a branch given as None is 0. A fast
+        branch gets +0.0 added, turning −0 into +0 as the weighted sum does; `zeros=False`
+        skips that copy, for callers whose results cannot tell −0 from +0."""
         groups, fast = self._layout(x, sigma)
         out: list[Any] = [None if f else torch.zeros_like(x) for f in fast]
         count: list[Any] = [None if f else torch.full_like(x, 1e-37) for f in fast]
@@ -272,11 +283,12 @@ class Batch:
             xs = x if len(crops) == 1 and crops[0] is x else torch.cat(crops)
             extra = {} if n == 0 else {"count": False}  # later crop shapes: the same evaluation
             pred = self.model.denoise(xs, sigma.repeat(len(g.items)), g.context, g.y, **extra)
-            chunks = (pred + 0.0 if g.whole else pred).chunk(len(g.items))
+            chunks = (pred + 0.0 if g.whole and zeros else pred).chunk(len(g.items))
             for chunk, (k, (ch, cw, cy, cx), w) in zip(chunks, g.items, strict=True):
                 if fast[k]:
-                    out[k] = chunk if g.whole else chunk + 0.0
+                    out[k] = chunk if g.whole or not zeros else chunk + 0.0
                     continue
+                assert w is not None
                 out[k][:, :, cy:cy + ch, cx:cx + cw] += chunk * w
                 count[k][:, :, cy:cy + ch, cx:cx + cw] += w
         return [o if c is None else o / c for o, c in zip(out, count, strict=True)]

@@ -4,12 +4,15 @@ In the parallel order (regional.py) every sampler of a step — the base on the 
 each region on its grown mask — starts from the same latent, so their model evaluations are
 independent and can share one `DiffusionModel.denoise` call. Each row runs the very code of an
 unrolled `sample.separated` node (`run_separated`), on one thread: every row but the last
-runs up to its model evaluation, records the request and stops; the last row's evaluation
-is ONE batched call serving all of them (its own request last, as row order has it); the
-other rows then run again (a row is a pure function of its inputs) and are handed their
-slices. No threads, so no handoffs. This is exact only for samplers that evaluate the model
-once per step and whose noise does not depend on the batch (`FUSABLE`); Impact's SP samplers
-are left out (their recovery passes chain two evaluations per step).
+probes, i.e. builds its sampler's input and evaluates its denoiser at (x, σ₀), the first
+evaluation of every `FUSABLE` sampler, which records the request and stops; the last row's
+evaluation is ONE batched call serving all of them (its own request last, as row order has
+it); the other rows then run their samplers (a row is a pure function of its inputs) and are
+handed their slices, each checked to answer the very request recorded. No threads, so no
+handoffs. Each row's guided denoiser is built once per loop, not per step. This is exact only
+for samplers that evaluate the model once per step and whose noise does not depend on the
+batch (`FUSABLE`); Impact's SP samplers are left out (their recovery passes chain two
+evaluations per step).
 
 The sequential order (Impact's) cannot be batched at all: a region's input is the base's
 output of the same step, so its evaluation depends on the base's.
@@ -19,13 +22,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from .conds import lcm_tokens
 from .imaging import composite_masked
-from .ksampler import Latent
+from .ksampler import Latent, guided_denoiser
 from .model import DiffusionModel
 from .separated import run_separated
 
@@ -39,9 +42,9 @@ class _Recorded(BaseException):
 
 
 class _RowModel:
-    """A DiffusionModel for one row. A recording row's first pass records its evaluation
-    and stops; its second pass is handed its slice. The serving row (the last) makes the
-    batched call itself, its own request last, so it runs once."""
+    """A DiffusionModel for one row. A recording row's probe records its evaluation and
+    stops; its run is handed its slice. The serving row (the last) makes the batched call
+    itself, its own request last, so it runs once."""
 
     def __init__(self, model: DiffusionModel, serve: list[_RowModel] | None = None) -> None:
         self.model, self.serve = model, serve
@@ -56,7 +59,7 @@ class _RowModel:
         """The row's evaluation, served by the batch's one counted call (`count` is moot)."""
         if self.result is not None:
             out, self.result = self.result, None
-            if out.shape != x.shape:
+            if self.request is None or not all(map(_same, self.request, (x, sigma, context, y))):
                 raise RuntimeError("a fused row's second pass asked for another evaluation")
             return out
         if self.request is not None:
@@ -69,6 +72,19 @@ class _RowModel:
         for m, chunk in zip(rows, chunks[:-1], strict=True):
             m.result = chunk
         return chunks[-1]
+
+
+_BITS = {2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    """a and b hold the same bits (NaNs included)."""
+    if a is b:
+        return True
+    if a is None or b is None or a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    bits = _BITS.get(a.element_size()) if a.is_floating_point() else None
+    return torch.equal(a, b) if bits is None else torch.equal(a.view(bits), b.view(bits))
 
 
 def _requests(rows: list[_RowModel]) -> list[tuple[Any, ...]]:
@@ -89,25 +105,40 @@ def _batched_call(model: DiffusionModel, requests: list[tuple[Any, ...]]) -> lis
     return list(torch.split(out, [r[0].shape[0] for r in requests]))
 
 
-def run_rows(model: DiffusionModel, rows: list[dict[str, Any]], common: dict[str, Any]
+def stand_ins(model: DiffusionModel, n: int) -> list[_RowModel]:
+    """The stand-in models of n rows: n − 1 recording ones, then the serving one."""
+    recording = [_RowModel(model) for _ in range(n - 1)]
+    return [*recording, _RowModel(model, serve=recording)]
+
+
+def run_rows(model: DiffusionModel, rows: list[dict[str, Any]], common: dict[str, Any],
+             models: list[_RowModel] | None = None, guided: list[Any] | None = None
              ) -> list[Latent]:
     """`run_separated` for every row (its keywords: common | row), one model call in all:
-    the rows before the last record their requests, the last row's evaluation serves them
-    all, then they run again with their slices."""
+    the rows before the last probe (record their requests), the last row's evaluation serves
+    them all, then they run with their slices. `models` (`stand_ins`) and `guided` (each
+    row's denoiser over its stand-in) may be kept from step to step: built once per loop."""
+    models = models if models is not None else stand_ins(model, len(rows))
+    for m in models:
+        m.request = m.result = None
+    denoisers = guided if guided is not None else [None] * len(rows)
+    *recording, last = models
     results: list[Any] = [None] * len(rows)
-    recording = [_RowModel(model) for _ in rows[:-1]]
     for r, stand_in in enumerate(recording):
-        with contextlib.suppress(_Recorded):  # a row with nothing to sample is done now
-            results[r] = run_separated(stand_in, **common, **rows[r])  # type: ignore[arg-type]
-    last = _RowModel(model, serve=recording)
-    results[-1] = run_separated(last, **common, **rows[-1])  # type: ignore[arg-type]
+        kw: dict[str, Any] = {**common, **rows[r], "guided": denoisers[r]}
+        with contextlib.suppress(_Recorded):  # the probe records the request and stops
+            run_separated(stand_in, **kw, probe=True)  # type: ignore[arg-type]
+            results[r] = run_separated(stand_in, **kw)  # type: ignore[arg-type] # no request
+    results[-1] = run_separated(last, **common, **rows[-1],  # type: ignore[arg-type]
+                                guided=denoisers[-1])
     waiting = [r for r, m in enumerate(recording) if m.request is not None]
     if waiting and last.request is None:  # the last row had nothing to sample
         chunks = _batched_call(model, _requests([recording[r] for r in waiting]))
         for r, chunk in zip(waiting, chunks, strict=True):
             recording[r].result = chunk
     for r in waiting:
-        results[r] = run_separated(recording[r], **common, **rows[r])  # type: ignore[arg-type]
+        results[r] = run_separated(recording[r], **common, **rows[r],  # type: ignore[arg-type]
+                                   guided=denoisers[r])
     return results
 
 
@@ -150,6 +181,10 @@ def fused_regional(
     `regions` holds (grown mask, bundle) pairs; `inv` is the inverse mask.
     """
     model = check_fusable(base, [b for _, b in regions])
+    bundles = [base, *(b for _, b in regions)]
+    models = stand_ins(model, len(bundles))  # each row's denoiser built once, not per step
+    guided = [guided_denoiser(cast(DiffusionModel, m), b["positive"], b["negative"], b["cfg"],
+                              b["sampler"]) for m, b in zip(models, bundles, strict=True)]
     a, e, x = start, min(steps, end), latent
     common: dict[str, Any] = {"seed": seed, "steps": steps, "noise_mode": noise_mode}
     first = min(a + base_only_steps, e)
@@ -161,7 +196,7 @@ def fused_regional(
                 "leftover": leftover if i == e - 1 else True}
         rows = [{**_row(base, x, inv), **step}]
         rows += [{**_row(b, x, m), **step} for m, b in regions]
-        outs = run_rows(model, rows, common)
+        outs = run_rows(model, rows, common, models, guided)
         y = outs[0]
         for (m, _), out in zip(regions, outs[1:], strict=True):
             y = {**y, "samples": composite_masked(y["samples"], out["samples"], 0, 0, m)}

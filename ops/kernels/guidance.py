@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .conds import Batch, Cond, lcm_tokens, to_batch
+from .memo import IdentityMemo
 from .model import DiffusionModel
 
 __all__ = ["CFGDenoiser", "Cond", "DualCFGDenoiser", "MaskedDenoiser", "denoise_pair",
@@ -32,9 +33,27 @@ def resize_mask(mask: torch.Tensor, shape: Any) -> torch.Tensor:
     return to_batch(m.repeat(1, shape[1], 1, 1), shape[0])
 
 
+_MASKS = IdentityMemo(16)
+
+
+def latent_mask(mask: torch.Tensor, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(m, 1 − m): `resize_mask` to `latent`'s shape, device and dtype, computed once per
+    mask tensor (a regional loop resizes the same masks at every step); never to be written
+    in place."""
+    def make() -> tuple[torch.Tensor, torch.Tensor]:
+        m = resize_mask(mask.to(latent.device), latent.shape).to(latent.dtype)
+        return m, 1.0 - m
+
+    return _MASKS.get(mask, (tuple(latent.shape), latent.device, latent.dtype), make)
+
+
 class CFGDenoiser:
     """x, σ[B] ↦ D_u + s(D_c − D_u) (ComfyUI's CFGGuider). The uncond branch is skipped (D_u
-    = 0, so D = s·D_c) when math.isclose(s, 1), unless `always_uncond`."""
+    = 0, so D = s·D_c) when math.isclose(s, 1), unless `always_uncond`.
+
+    With D_u skipped (+0) or s ≥ 1, D is the same bits whether the predictions' zeros are
+    signed or not (a −0 term meets +0 or a nonzero one, never −0 with −0), so the batch skips
+    turning −0 into +0 unless the uncond prediction itself is used (`always_uncond`)."""
 
     def __init__(self, model: DiffusionModel, positive: Cond, negative: Cond, cfg: float,
                  *, always_uncond: bool = False) -> None:
@@ -44,9 +63,10 @@ class CFGDenoiser:
         self.uncond = always_uncond or not math.isclose(self.cfg, 1.0)
         self.batch = Batch(model, [positive, negative], [True, self.uncond])
         self.percent_to_sigma = model.percent_to_sigma  # the schedule, for sa_solver
+        self.zeros = always_uncond or (self.uncond and not self.cfg >= 1.0)
 
     def pair(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        cond, uncond = self.batch(x, sigma)
+        cond, uncond = self.batch(x, sigma, zeros=self.zeros)
         return uncond + (cond - uncond) * self.cfg, uncond
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: Any) -> torch.Tensor:
@@ -116,17 +136,20 @@ class MaskedDenoiser:
         self, inner: Any, mask: torch.Tensor, latent: torch.Tensor, noise: torch.Tensor
     ) -> None:
         self.inner, self.latent, self.noise = inner, latent, noise
-        self.mask = resize_mask(mask.to(latent.device), latent.shape).to(latent.dtype)
+        self.mask, self.keep = latent_mask(mask, latent)  # m and 1 − m
+        self._kept: torch.Tensor | None = None  # (1 − m)⊙L, once the first blend needs it
         own = getattr(inner, "percent_to_sigma", None)
         if own is not None:
             self.percent_to_sigma = own
 
     def _input(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
-        return x * self.mask + (self.latent + s * self.noise) * (1.0 - self.mask)
+        return x * self.mask + (self.latent + s * self.noise) * self.keep
 
     def _blend(self, d: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = d * self.mask + self.latent * (1.0 - self.mask)
+        if self._kept is None:
+            self._kept = self.latent * self.keep
+        out: torch.Tensor = d * self.mask + self._kept
         return out
 
     def pair(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
+from .memo import IdentityMemo
+
 ScaleMethod = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 BlendMode = Literal["normal", "multiply", "screen", "overlay", "soft_light", "difference"]
 
@@ -186,6 +188,16 @@ def _to_batch(x: torch.Tensor, n: int) -> torch.Tensor:
     return x.repeat(math.ceil(n / x.shape[0]), *([1] * (x.ndim - 1)))[:n]
 
 
+_MASKS = IdentityMemo(8)  # a regional loop composites with the same masks at every step
+
+
+def _composite_mask(mask: torch.Tensor, sh: int, sw: int, dst: torch.Tensor) -> torch.Tensor:
+    m = F.interpolate(
+        _planes(mask.to(dst.device)), size=(sh, sw), mode="bilinear", align_corners=False
+    )
+    return _to_batch(m.to(dst.dtype), dst.shape[0])
+
+
 def composite_masked(
     dst: torch.Tensor,
     src: torch.Tensor,
@@ -212,10 +224,8 @@ def composite_masked(
     if mask is None:
         m = torch.ones_like(src[:, :1])
     else:
-        m = F.interpolate(
-            _planes(mask.to(dst.device)), size=(sh, sw), mode="bilinear", align_corners=False
-        )
-        m = _to_batch(m.to(dst.dtype), dst.shape[0])
+        m = _MASKS.get(mask, (sh, sw, dst.device, dst.dtype, dst.shape[0]),
+                       lambda: _composite_mask(mask, sh, sw, dst))
     left, top = x // multiplier, y // multiplier
     x0, x1 = max(left, 0), min(left + sw, dst.shape[-1])
     y0, y1 = max(top, 0), min(top + sh, dst.shape[-2])

@@ -50,6 +50,8 @@ def run_sigmas(
     skip: int = 0,
     callback: StepCallback | None = None,
     guider: Mapping[str, Any] | None = None,
+    guided: Any = None,
+    probe: bool = False,
 ) -> Latent:
     """Run `sampler` over an explicit sigma list (§3.2 steps 4–6); [] returns `latent` as is.
 
@@ -57,13 +59,18 @@ def run_sigmas(
     full schedule), which keys the per-step noise and spans the Brownian tree. comfy mode:
     `full_sigmas` (if given) spans ComfyUI's tree, else this list does; ancestral draws skip
     `skip` samples of the call's generator (see NoiseKit). `guider` (a GUIDER value,
-    guidance.from_guider) replaces CFG over positive/negative with cfg.
+    guidance.from_guider) replaces CFG over positive/negative with cfg; `guided`, a guided
+    denoiser built by the caller (`guided_denoiser`, reused across calls), replaces both.
+    `probe`: only make the first evaluation of a one-evaluation-per-step sampler, the denoiser
+    at (x, σ₀) (for a model that records its requests, fused.py), and return `latent`.
     """
     if not sigmas:
         return dict(latent)
     samples: torch.Tensor = latent["samples"]
     k = model.latent_scale
-    z = samples.to(torch.float32) * k
+    z = samples.to(torch.float32)
+    if k != 1.0:  # z·1 and Δz/1 are exact: skipped
+        z = z * k
     if add_noise:
         noise = prepare_noise(samples, seed, latent.get("batch_index")).to(torch.float32)
     else:
@@ -75,9 +82,8 @@ def run_sigmas(
         c = torch.sqrt(1.0 + s[0] ** 2.0) if max_denoise(model, first) else s[0]
     x = z + noise * c
 
-    cfg_pp = sampler in CFG_PP  # these step with the uncond prediction: never skip it
-    fn: Any = (from_guider(guider, always_uncond=cfg_pp) if guider is not None else
-               CFGDenoiser(model, positive, negative, cfg, always_uncond=cfg_pp))
+    fn: Any = guided if guided is not None else guided_denoiser(
+        model, positive, negative, cfg, sampler, guider)
     if latent.get("noise_mask") is not None:
         # ddim re-noises the masked-out area with one full-shape draw of seed+1 (§4.2)
         inpaint = noise
@@ -85,6 +91,10 @@ def run_sigmas(
             inpaint = prepare_noise(samples, wrap_seed(seed + 1)).to(torch.float32)
         fn = MaskedDenoiser(fn, latent["noise_mask"], z, inpaint)
 
+    if probe:
+        with torch.no_grad():
+            fn(x, s[0] * x.new_ones([x.shape[0]]))
+        return dict(latent)
     n = len(sigmas) - 1
     cb = None
     if callback is not None:
@@ -93,7 +103,18 @@ def run_sigmas(
     kit = NoiseKit(seed, noise_mode, offset, tuple(float(v) for v in full_sigmas), skip)
     out = run_sampler(sampler, fn, x, s, noise=kit, callback=cb)
     # samples + Δz/k (= out/k up to rounding): exact wherever the solver left z unchanged
-    return {**latent, "samples": (samples.to(torch.float32) + (out - z) / k).to(samples.dtype)}
+    delta = out - z if k == 1.0 else (out - z) / k
+    return {**latent, "samples": (samples.to(torch.float32) + delta).to(samples.dtype)}
+
+
+def guided_denoiser(model: DiffusionModel, positive: Cond, negative: Cond, cfg: float,
+                    sampler: str, guider: Mapping[str, Any] | None = None) -> Any:
+    """The guided model function `run_sigmas` samples with: CFG over positive/negative, or
+    the `guider`'s; CFG++ samplers step with the uncond prediction, so it is never skipped."""
+    cfg_pp = sampler in CFG_PP
+    if guider is not None:
+        return from_guider(guider, always_uncond=cfg_pp)
+    return CFGDenoiser(model, positive, negative, cfg, always_uncond=cfg_pp)
 
 
 def sample_range(

@@ -148,17 +148,38 @@ _FUNCS: dict[str, Callable[[Table, int], list[float]]] = {
 }
 
 
+class _Same:
+    """A table keyed by identity (hashing 1000 floats costs more than most schedules); it is
+    held by the key, so its id stays its own."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __hash__(self) -> int:
+        return id(self.table)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.table is self.table
+
+
+@lru_cache(maxsize=256)
+def _schedule(scheduler: str, n: int, table: _Same) -> tuple[float, ...]:
+    return tuple(_FUNCS[scheduler](table.table, n))
+
+
 def calculate_sigmas(scheduler: str, n: int, table: Table | None = None) -> list[float]:
-    """Schedule `scheduler` with n steps over `table` (default: scaled linear), §2.
+    """Schedule `scheduler` with n steps over `table` (default: scaled linear), §2; a new
+    list each call (computed once per scheduler, n and table object).
 
     Unknown names and n < 1 raise ValueError (ComfyUI silently falls back; graphrt rejects).
     """
-    fn = _FUNCS.get(scheduler)
-    if fn is None:
+    if scheduler not in _FUNCS:
         raise ValueError(f"unknown scheduler {scheduler!r}; expected one of {SCHEDULERS}")
     if n < 1:
         raise ValueError(f"a schedule needs at least 1 step, got {n}")
-    return fn(table or sigma_table(), n)
+    return list(_schedule(scheduler, n, _Same(table or sigma_table())))
 
 
 def sampler_sigmas(sampler: str, scheduler: str, n: int, table: Table | None = None) -> list[float]:

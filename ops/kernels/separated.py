@@ -20,6 +20,7 @@ carries no noise_mask (the regional loops set one per call and drop it after).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -80,8 +81,13 @@ def run_separated(
     mask: torch.Tensor | None = None,
     noise_mode: str = "graphrt",
     callback: StepCallback | None = None,
+    guided: Any = None,
+    probe: bool = False,
 ) -> Latent:
-    """One `separated_sample` call (§7.1); returns a new latent dict."""
+    """One `separated_sample` call (§7.1); returns a new latent dict. `guided`: the CFG
+    denoiser of (model, positive, negative, cfg, sampler) prebuilt by a caller that makes
+    many calls with them (ksampler.guided_denoiser), else built here. `probe`: see
+    ksampler.run_sigmas."""
     sigmas, full = separated_sigmas(
         sampler, scheduler, steps, start, end, leftover, scale, model.table
     )
@@ -98,7 +104,7 @@ def run_separated(
     out = run_sigmas(
         model, source, positive, negative, sigmas, seed=seed, cfg=cfg, sampler=sampler,
         add_noise=add_noise, offset=0, full_sigmas=_positive_or(full, sigmas),
-        noise_mode=noise_mode, callback=record,
+        noise_mode=noise_mode, callback=record, guided=guided, probe=probe,
     )
     if not leftover and last:
         out = {**out, "samples": last[0].to(latent["samples"].dtype)}

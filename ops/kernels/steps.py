@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+from functools import lru_cache
 
 from .names import check_sampler
 from .schedules import Table, sampler_sigmas
@@ -102,8 +103,13 @@ def model_calls(sampler: str, sigmas: list[float]) -> int | None:
 
     None for dpm_adaptive (adaptive step size). CFG batches all entries into one call, so
     this is independent of cfg and of the number of conditioning entries (a guided
-    evaluation counts once, guidance.py).
+    evaluation counts once, guidance.py). Memoized: the planner asks at every run.
     """
+    return _model_calls(sampler, tuple(sigmas))
+
+
+@lru_cache(maxsize=512)
+def _model_calls(sampler: str, sigmas: tuple[float, ...]) -> int | None:
     name = check_sampler(sampler).removesuffix("_gpu")
     s = [_f32(v) for v in sigmas]
     n = len(s) - 1
