@@ -9,6 +9,8 @@ evicted) is recomputed from its inputs, using an explicit stack (no recursion).
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 import traceback
@@ -48,6 +50,12 @@ class RunResult:
         return not self.failed and not self.blocked and not self.interrupted
 
 
+# Run ids: 32 hex digits, as a uuid4's, without drawing random bytes per run: a random prefix
+# drawn once, the process id (a forked child differs) and a counter.
+_RUN_PREFIX = uuid.uuid4().hex[:16]
+_RUN_COUNTER = itertools.count(1)
+
+
 class _NodeFailed(Exception):
     pass
 
@@ -71,7 +79,7 @@ class Execution:
                  interrupt: threading.Event, *, strict: bool = False) -> None:
         self.plan, self.store, self.folders, self.sink = plan, store, folders, sink
         self.interrupt, self.strict = interrupt, strict
-        self.run_id = uuid.uuid4().hex
+        self.run_id = f"{_RUN_PREFIX}{os.getpid() & 0xFFFFFFFF:08x}{next(_RUN_COUNTER):08x}"
         self.live: dict[str, dict[str, Any]] = {}
         self.tried_load: set[str] = set()
         self.executed: list[str] = []

@@ -41,7 +41,16 @@ def canonical(obj: Any) -> Any:
             if type(k) is not str or type(v) not in _PLAIN:
                 break
         else:
-            return {k: _scalar(obj[k]) for k in sorted(obj)}
+            flat: dict[str, Any] = {}
+            for k in sorted(obj):
+                v, kind = obj[k], type(obj[k])
+                if kind is float:
+                    flat[k] = v if v == v else "__nan__"
+                elif kind is int:
+                    flat[k] = v if -(2**63) <= v < 2**64 else ["__bigint__", str(v)]
+                else:  # str, bool, None
+                    flat[k] = v
+            return flat
     elif not isinstance(obj, dict | list | tuple):
         return _scalar(obj)
     root: list[Any] = [None]

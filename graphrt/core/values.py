@@ -15,7 +15,16 @@ import xxhash
 
 
 def is_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("torch") and hasattr(value, "element_size")
+    kind = type(value)
+    if kind in _TENSOR_TYPES:
+        return True
+    if kind.__module__.startswith("torch") and hasattr(value, "element_size"):
+        _TENSOR_TYPES.add(kind)  # each tensor class is recognised by duck typing once
+        return True
+    return False
+
+
+_TENSOR_TYPES: set[type] = set()
 
 
 _SCALARS = (int, float, bool, str, bytes, type(None))
@@ -61,14 +70,26 @@ def to_device(value: Any, device: str) -> Any:
     """`value` with every tensor in it on `device`: tensors, and the dicts, lists and tuples
     holding them, are new objects where something moved; anything else (models) is shared
     as it is. Never moves a value in place."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
     if is_tensor(value):
+        if device == "cpu" and value.is_cpu:  # the common case, without parsing a device
+            return value
         return value.to(device)
     if isinstance(value, dict):
-        moved = {k: to_device(v, device) for k, v in value.items()}
-        return value if all(moved[k] is value[k] for k in value) else moved
+        moved, changed = {}, False
+        for k, v in value.items():
+            w = moved[k] = to_device(v, device)
+            changed = changed or w is not v
+        return moved if changed else value
     if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
-        items = [to_device(v, device) for v in value]
-        if all(a is b for a, b in zip(items, value, strict=True)):
+        items, changed = [], False
+        for v in value:
+            w = to_device(v, device)
+            items.append(w)
+            changed = changed or w is not v
+        if not changed:
             return value
         return items if isinstance(value, list) else tuple(items)
     return value
