@@ -31,3 +31,15 @@ def local_config(tmp_path: Path, **limits: int) -> ServerConfig:
     return ServerConfig(state_dir=tmp_path / "state", output_dir=tmp_path / "out",
                         input_dir=tmp_path / "in", models_dir=tmp_path / "models",
                         device="cpu", limits=Limits(**limits))
+
+
+def finished(client: Any, prompt_id: str, tries: int = 600) -> dict[str, Any]:
+    """A prompt's history entry, once it has one (polls every 50 ms, `tries` times)."""
+    import time
+
+    for _ in range(tries):
+        history = client.get(f"/history/{prompt_id}").json()
+        if prompt_id in history:
+            return history[prompt_id]  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"prompt {prompt_id} did not finish")

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from pydantic import Field
-from starlette.testclient import TestClient
 
 from graphrt import Cost, FileParam, OpContext, Params, Registry, Runtime, op
 from graphrt.core.types import String
@@ -17,7 +16,7 @@ from graphrt.fronts.server.app import create_app
 from graphrt.fronts.server.config import Limits, ServerConfig
 from graphrt.library import default_registry
 
-from .local import local_client
+from .local import finished, local_client
 from .workflows import txt2img
 
 
@@ -77,24 +76,15 @@ def test_a_plugin_op_runs_and_reads_inside_its_folder(tmp_path: Path) -> None:
     (tmp_path / "in" / "ok.txt").write_text("hello")
     with local_client(app(tmp_path)) as client:
         prompt_id = client.post("/prompt", json=note("ok.txt")).json()["prompt_id"]
-        entry = _wait(client, prompt_id)
+        entry = finished(client, prompt_id)
     assert entry["status"]["status_str"] == "success", entry
 
 
 def test_a_prompt_is_planned_exactly_once(tmp_path: Path, plans_made: list[int]) -> None:
     with local_client(app(tmp_path)) as client:
         prompt_id = client.post("/prompt", json={"prompt": txt2img()}).json()["prompt_id"]
-        entry = _wait(client, prompt_id)
+        entry = finished(client, prompt_id)
     assert entry["status"]["status_str"] == "success", entry
     assert len(plans_made) == 1
 
 
-def _wait(client: TestClient, prompt_id: str, tries: int = 600) -> dict[str, Any]:
-    import time
-
-    for _ in range(tries):
-        history = client.get(f"/history/{prompt_id}").json()
-        if prompt_id in history:
-            return history[prompt_id]  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"prompt {prompt_id} did not finish")

@@ -5,13 +5,12 @@ Every request goes to the in-process app as 127.0.0.1."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 from graphrt.fronts.server.app import create_app
 
-from .local import LocalClient, local_client, local_config
+from .local import finished, local_client, local_config
 from .workflows import txt2img
 
 
@@ -26,13 +25,6 @@ def prompt_with_a_broken_output() -> dict[str, Any]:
     return prompt
 
 
-def wait(client: LocalClient, prompt_id: str, tries: int = 600) -> dict[str, Any]:
-    for _ in range(tries):
-        history = client.get(f"/history/{prompt_id}").json()
-        if prompt_id in history:
-            return history[prompt_id]  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"prompt {prompt_id} did not finish")
 
 
 def test_a_prompt_with_a_broken_output_is_queued_with_its_node_errors(tmp_path: Path) -> None:
@@ -47,7 +39,7 @@ def test_a_prompt_with_a_broken_output_is_queued_with_its_node_errors(tmp_path: 
         (error,) = entry["errors"]
         assert error["type"] == "bad_linked_input"
         assert error["extra_info"]["input_name"] == "samples"
-        done = wait(client, body["prompt_id"])
+        done = finished(client, body["prompt_id"])
     assert done["status"]["status_str"] == "success", done
     assert list(done["outputs"]) == ["9"]
     assert done["prompt"][4] == ["9"]  # the outputs it ran, as ComfyUI's queue lists them
