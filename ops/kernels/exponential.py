@@ -80,6 +80,21 @@ def _carry(noise: torch.Tensor, factor: torch.Tensor, fresh: torch.Tensor) -> to
     return noise * factor.exp() + (factor * 2).expm1().neg().sqrt() * fresh
 
 
+def _first_stage(model: ModelFn, x: torch.Tensor, denoised: torch.Tensor, sig: torch.Tensor,
+                 sig_1: torch.Tensor, a_1: torch.Tensor, r: float, h: torch.Tensor, eta: float,
+                 noise_sampler: NoiseSampler | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The SEEDS stage at r of the λ step (σ_1): its denoised value, and the noise it drew
+    (None when eta is 0), which later stages carry on."""
+    h_eta = h * (eta + 1)
+    x_1 = sig_1 / sig * (-r * h * eta).exp() * x - a_1 * torch.expm1(-r * h_eta) * denoised
+    noise: torch.Tensor | None = None
+    if eta:
+        assert noise_sampler is not None
+        noise = (-2 * r * h * eta).expm1().neg().sqrt() * noise_sampler(sig, sig_1)
+        x_1 = x_1 + noise * sig_1
+    return denoise_at(model, x_1, sig_1), noise
+
+
 @torch.no_grad()
 def sample_seeds_2(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
                    callback: Callback = None, noise_sampler: NoiseSampler | None = None,
@@ -98,13 +113,8 @@ def sample_seeds_2(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
         lam_1 = torch.lerp(lam_s, lam_t, r)
         sig_1 = lam_1.neg().exp()
         a_1, a_t = sig_1 * lam_1.exp(), nxt * lam_t.exp()
-        x_2 = sig_1 / sig * (-r * h * eta).exp() * x - a_1 * torch.expm1(-r * h_eta) * denoised
-        noise: torch.Tensor | None = None
-        if eta:
-            assert noise_sampler is not None
-            noise = (-2 * r * h * eta).expm1().neg().sqrt() * noise_sampler(sig, sig_1)
-            x_2 = x_2 + noise * sig_1
-        denoised_2 = denoise_at(model, x_2, sig_1)
+        denoised_2, noise = _first_stage(model, x, denoised, sig, sig_1, a_1, r, h, eta,
+                                         noise_sampler)
         if phi_2:
             b2 = _phi2(-h_eta) / r
             b1 = torch.expm1(-h_eta) - b2
@@ -137,14 +147,8 @@ def sample_seeds_3(model: ModelFn, x: torch.Tensor, sigmas: torch.Tensor,
         lam_1, lam_2 = torch.lerp(lam_s, lam_t, r_1), torch.lerp(lam_s, lam_t, r_2)
         sig_1, sig_2 = lam_1.neg().exp(), lam_2.neg().exp()
         a_1, a_2, a_t = sig_1 * lam_1.exp(), sig_2 * lam_2.exp(), nxt * lam_t.exp()
-        x_2 = (sig_1 / sig * (-r_1 * h * eta).exp() * x
-               - a_1 * torch.expm1(-r_1 * h_eta) * denoised)
-        noise: torch.Tensor | None = None
-        if eta:
-            assert noise_sampler is not None
-            noise = (-2 * r_1 * h * eta).expm1().neg().sqrt() * noise_sampler(sig, sig_1)
-            x_2 = x_2 + noise * sig_1
-        denoised_2 = denoise_at(model, x_2, sig_1)
+        denoised_2, noise = _first_stage(model, x, denoised, sig, sig_1, a_1, r_1, h, eta,
+                                         noise_sampler)
         a32 = r_2 / r_1 * _phi2(-r_2 * h_eta)
         a31 = torch.expm1(-r_2 * h_eta) - a32
         x_3 = sig_2 / sig * (-r_2 * h * eta).exp() * x - a_2 * (a31 * denoised + a32 * denoised_2)
