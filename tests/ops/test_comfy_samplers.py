@@ -26,23 +26,17 @@ from graphrt.ops.kernels import exponential as E
 from graphrt.ops.kernels import sa_solver as SA
 from graphrt.ops.kernels.guidance import CFGDenoiser
 from graphrt.ops.kernels.samplers import SAMPLER_FNS, NoiseKit
-from graphrt.ops.models.toy import load_toy
+from tests.ops.red_circle import red_circle
 
 
 @pytest.fixture(scope="module")
 def flow() -> dict[str, Any]:
     """The toy's one-Gaussian case ("a red circle on the left"), float64, unquantized."""
-    model, clip, _ = load_toy("toy-shapes", quantize=False)
-    cond = clip.encode("a red circle on the left")[0].double()
-    means, spread = model.net.mixture(("red", "circle", "left"), 8, 8, torch.device("cpu"),
-                                      torch.float64)
-    mu = means.reshape(1, 4, 8, 8)
-    gen = torch.Generator().manual_seed(0)
-    x_t = mu + model.sigma_max * torch.randn(1, 4, 8, 8, dtype=torch.float64, generator=gen)
-    entry = [[cond, {}]]
+    case = red_circle()
+    entry = [[case.cond, {}]]
     # equal conditionings: D = D_u + 3·(D_c − D_u) = D_c exactly, and D_u = D_c
-    guided = CFGDenoiser(model, entry, entry, 3.0)
-    return {"model": model, "mu": mu, "s": spread, "x_t": x_t, "guided": guided}
+    guided = CFGDenoiser(case.toy, entry, entry, 3.0)
+    return {"model": case.toy, "mu": case.mu, "s": case.s, "x_t": case.x_t, "guided": guided}
 
 
 def exact(flow: dict[str, Any], sigma: float) -> torch.Tensor:

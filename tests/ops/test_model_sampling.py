@@ -16,6 +16,7 @@ from graphrt.ops.kernels.model import DiffusionModel
 from graphrt.ops.kernels.table import sigma_table
 from graphrt.ops.model_sampling import SamplingDiscrete, sampling_discrete
 from graphrt.ops.models.toy import load_toy
+from tests.ops.red_circle import red_circle
 from tests.ops.vnet import VNet
 
 SIGMAS = [0.05, 0.9, 3.0, 14.0]
@@ -121,14 +122,9 @@ def test_pure_and_rebuilt_from_scratch() -> None:
 def test_v_prediction_samples_onto_the_closed_form() -> None:
     """The exact v-network of the toy family's "a red circle on the left" Gaussian, made a
     v-model by the op, lands on x(0) of the probability flow; read as ε it does not."""
-    toy, clip, _ = load_toy("toy-shapes", quantize=False)
-    cond = clip.encode("a red circle on the left")[0].double()
-    means, s = toy.net.mixture(("red", "circle", "left"), 8, 8, torch.device("cpu"),
-                               torch.float64)
-    mu = means.reshape(1, 4, 8, 8)
-    gen = torch.Generator().manual_seed(0)
-    x_t = mu + toy.sigma_max * torch.randn(1, 4, 8, 8, dtype=torch.float64, generator=gen)
-    exact = mu + (x_t - mu) * s / math.sqrt(s * s + toy.sigma_max ** 2)
+    case = red_circle()
+    toy, cond, x_t = case.toy, case.cond, case.x_t
+    exact = case.flow_end(toy.sigma_max)
     wrong = DiffusionModel(VNet(toy.net), latent_scale=1.0, quantize=False)
     v_model = sampling_discrete(SamplingDiscrete(sampling="v_prediction"), wrong)
     sigmas = ks.get_sigmas_karras(40, toy.sigma_min, toy.sigma_max).double()

@@ -6,7 +6,6 @@ toy family's closed form."""
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from graphrt.ops.kernels.model_sampling import zsnr_table
 from graphrt.ops.kernels.table import sigma_table
 from graphrt.ops.model_sampling import SamplingDiscrete, sampling_discrete
 from graphrt.ops.models.real import load_file
-from graphrt.ops.models.toy import load_toy
+from tests.ops.red_circle import red_circle
 from tests.ops.vnet import VNet
 from tests.real.conftest import TinyModels
 from tests.real.tiny import FILES
@@ -74,16 +73,11 @@ def test_patch_equals_the_marked_file(tiny_models: TinyModels, marked: dict[str,
 
 def test_detected_v_model_samples_onto_the_closed_form(marked: dict[str, Path]) -> None:
     loaded, _, _ = load_file(marked["vpred_sdxl"])
-    toy, clip, _ = load_toy("toy-shapes", quantize=False)
     model = copy.copy(loaded)  # the file's parameterisation with the exact v-network
-    model.net, model.quantize, model.latent_scale = VNet(toy.net), False, 1.0
-    cond = clip.encode("a red circle on the left")[0].double()
-    means, s = toy.net.mixture(("red", "circle", "left"), 8, 8, torch.device("cpu"),
-                               torch.float64)
-    mu = means.reshape(1, 4, 8, 8)
-    x_t = mu + model.sigma_max * torch.randn(1, 4, 8, 8, dtype=torch.float64,
-                                             generator=torch.Generator().manual_seed(0))
-    exact = mu + (x_t - mu) * s / math.sqrt(s * s + model.sigma_max ** 2)
+    case = red_circle(model.sigma_max)
+    model.net, model.quantize, model.latent_scale = VNet(case.toy.net), False, 1.0
+    cond, x_t = case.cond, case.x_t
+    exact = case.flow_end(model.sigma_max)
     sigmas = ks.get_sigmas_karras(40, model.sigma_min, model.sigma_max).double()
     out = ks.sample_euler(lambda x, sigma, **_: model.denoise(x, sigma, cond), x_t, sigmas,
                           disable=True)
