@@ -4,7 +4,6 @@ inner widgets in the editor's order; the result plans to the API twin's keys."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from graphrt import Runtime
 from graphrt.compat.comfy.ui import class_types, to_api
 from tests.compat.test_ui_format import node
-from tests.server.workflows import txt2img
+from tests.server.workflows import txt2img, txt2img_renamed
 
 
 def inner(type_: str, widgets: list[Any] | None = None,
@@ -69,16 +68,7 @@ def ui_with_group(type_: str = "workflow>Sample", control: Any = "randomize") ->
 
 def expected() -> dict[str, Any]:
     """txt2img under the group's ids."""
-    api = txt2img()
-    rename = {"5": "20:0", "3": "20:1", "8": "20:2"}
-    out = {}
-    for key, value in api.items():
-        value = copy.deepcopy(value)
-        for name, v in value["inputs"].items():
-            if isinstance(v, list):
-                value["inputs"][name] = [rename.get(v[0], v[0]), v[1]]
-        out[rename.get(key, key)] = value
-    return out
+    return txt2img_renamed({"5": "20:0", "3": "20:1", "8": "20:2"})
 
 
 def inputs_of(prompt: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from graphrt import Runtime
 from graphrt.compat.comfy.ui import to_api
 from tests.compat.test_ui_format import node
 from tests.compat.test_ui_groups import inputs_of
-from tests.server.workflows import txt2img
+from tests.server.workflows import txt2img, txt2img_renamed
 
 SAMPLE = "5f0c2a47-1b1e-4c56-9a3e-0d3a4c1e2b7f"
 OUTER = "9b8e7d6c-5a4b-4c3d-8e2f-1a0b9c8d7e6f"
@@ -82,18 +82,7 @@ def ui_with_subgraph(values: list[Any] | None = None) -> dict[str, Any]:
             "version": 0.4}
 
 
-def renamed(rename: dict[str, str]) -> dict[str, Any]:
-    out = {}
-    for key, value in txt2img().items():
-        value = copy.deepcopy(value)
-        for name, v in value["inputs"].items():
-            if isinstance(v, list):
-                value["inputs"][name] = [rename.get(v[0], v[0]), v[1]]
-        out[rename.get(key, key)] = value
-    return out
-
-
-EXPECTED = renamed({"5": "30:5", "3": "30:3", "8": "30:8"})
+EXPECTED = txt2img_renamed({"5": "30:5", "3": "30:3", "8": "30:8"})
 
 
 @pytest.mark.parametrize("values", [None, [7, "fixed"]])
@@ -151,7 +140,7 @@ def test_nested_subgraphs_give_nested_ids() -> None:
         item["target_id"] = 40 if item["target_id"] == 30 else item["target_id"]
     prompt, issues = to_api(doc)
     assert issues == [] and prompt is not None
-    want = renamed({"5": "40:2:5", "3": "40:2:3", "8": "40:2:8"})
+    want = txt2img_renamed({"5": "40:2:5", "3": "40:2:3", "8": "40:2:8"})
     assert inputs_of(prompt) == inputs_of(want)
 
 

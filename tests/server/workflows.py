@@ -28,3 +28,15 @@ def txt2img(seed: int = 7, steps: int = 3, prefix: str = "ComfyUI") -> dict[str,
     doc["3"]["inputs"].update(seed=seed, steps=steps)
     doc["9"]["inputs"]["filename_prefix"] = prefix
     return doc
+
+
+def txt2img_renamed(rename: dict[str, str]) -> dict[str, Any]:
+    """txt2img() with node ids renamed (and the links to them), as the editor's group nodes
+    and subgraphs name the nodes they hold."""
+    out = {}
+    for key, value in txt2img().items():
+        for name, v in value["inputs"].items():
+            if isinstance(v, list):
+                value["inputs"][name] = [rename.get(v[0], v[0]), v[1]]
+        out[rename.get(key, key)] = value
+    return out
