@@ -77,22 +77,33 @@ def run(page: Any, runs: int) -> str:
     return prompt_id
 
 
+def watched_page(browser: Any, url: str) -> tuple[Any, Traffic]:
+    """A new page whose requests are recorded (to check that all of them go to `url`)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    traffic = Traffic(url)
+    traffic.watch(page)
+    return page, traffic
+
+
+def load_editor(page: Any, url: str) -> None:
+    """Open the editor and wait until it has its graph and KSampler among its node types."""
+    page.goto(url + "/")
+    page.wait_for_function(f"() => {APP}?.graph && window.LiteGraph?.registered_node_types"
+                           "?.KSampler")
+
+
 def test_the_editor_runs_a_workflow_on_graphrt(tmp_path: Path, browser: Any,
                                                artifacts: Path) -> None:
     started = time.monotonic()
     with serving(tmp_path, "--no-disk-cache") as live:
-        page = browser.new_page(viewport={"width": 1600, "height": 900})
-        page.set_default_timeout(WAIT_MS)
-        traffic = Traffic(live.url)
-        traffic.watch(page)
+        page, traffic = watched_page(browser, live.url)
 
         # 1. the editor loads, from graphrt only (for a returning user: a first visit opens
         #    the templates dialog over the canvas)
         seen = httpx.post(f"{live.url}/api/settings", json={"Comfy.TutorialCompleted": True})
         assert seen.status_code == 200, seen.text
-        page.goto(live.url + "/")
-        page.wait_for_function(f"() => {APP}?.graph && window.LiteGraph?.registered_node_types"
-                               "?.KSampler")
+        load_editor(page, live.url)
         page.get_by_test_id("queue-button").first.wait_for()
         page.evaluate(RECORD_EVENTS)
         shot(page, artifacts, "01-loaded")
@@ -170,13 +181,8 @@ def test_a_first_visit_loads_cleanly(tmp_path: Path, browser: Any, artifacts: Pa
     graphrt's plan endpoint fails, the plan panel says so and the editor carries on."""
     started = time.monotonic()
     with serving(tmp_path, "--no-disk-cache") as live:
-        page = browser.new_page(viewport={"width": 1600, "height": 900})
-        page.set_default_timeout(WAIT_MS)
-        traffic = Traffic(live.url)
-        traffic.watch(page)
-        page.goto(live.url + "/")
-        page.wait_for_function(f"() => {APP}?.graph && window.LiteGraph?.registered_node_types"
-                               "?.KSampler")
+        page, traffic = watched_page(browser, live.url)
+        load_editor(page, live.url)
         page.get_by_test_id("dialog-overlay").wait_for()
         page.wait_for_load_state("networkidle")
         shot(page, artifacts, "01-first-visit")
