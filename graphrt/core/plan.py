@@ -127,14 +127,8 @@ def make_plan(
     issues: list[Issue] = []
     heads: Heads = {}
     for node_id in order:
-        node = nodes[node_id]
-        if node.spec.fingerprint is None:  # the common case: no file to read
-            try:
-                keys[node_id] = _key(node, keys, None, settings, heads)
-                continue
-            except ValueError:
-                pass  # key_of reports it
-        keys[node_id], fingerprint = key_of(node, keys, folders, settings, issues, heads)
+        keys[node_id], fingerprint = key_of(nodes[node_id], keys, folders, settings, issues,
+                                            heads)
         if fingerprint is not None:
             fingerprints[node_id] = fingerprint
     if issues:

@@ -90,8 +90,11 @@ def check(
             if model is not None:  # checked sound already, in every respect that matters
                 nodes[node_id] = Node(node_id, spec, model, refs, node_id)
                 continue
-        links = {port: _parse_link(value, doc_nodes) or _parse_links(
-                     node_id, port, value, doc_nodes, issues) for port, value in nd.in_.items()}
+            links = refs  # every link parsed already
+        else:
+            links = {port: _parse_link(value, doc_nodes) or _parse_links(
+                         node_id, port, value, doc_nodes, issues)
+                     for port, value in nd.in_.items()}
         before = len(issues)
         node = check_node(node_id, spec, raw, links, type_of, issues, source=node_id)
         if node is not None:
