@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticError
 from .document import InputRef, Link, Ref
 from .errors import Code, Issue, show
 from .graph import Node
+from .hashing import PLAIN
 from .op import OpSpec
 from .types import PortType
 
@@ -54,7 +55,6 @@ def check_node(
 
 MEMO_SIZE = 4096  # validated params kept per params model (cleared when full)
 _MEMO: dict[type[BaseModel], dict[tuple[Any, ...], BaseModel]] = {}
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def check_params(spec: OpSpec, params: Mapping[str, Any] | BaseModel, node_id: str,
@@ -113,7 +113,7 @@ def params_key(raw: Mapping[str, Any]) -> tuple[Any, ...] | None:
     a value is not a plain scalar, or when a float param sits beside a zero (0.0 and -0.0
     are equal but key apart)."""
     kinds = tuple(map(type, raw.values()))
-    if not _SCALARS.issuperset(kinds) or (float in kinds and 0.0 in raw.values()):
+    if not PLAIN.issuperset(kinds) or (float in kinds and 0.0 in raw.values()):
         return None
     return (tuple(raw.items()), kinds)
 

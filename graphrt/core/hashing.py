@@ -38,7 +38,7 @@ def canonical(obj: Any) -> Any:
     kind = type(obj)
     if kind is dict:  # flat params, the common case: str keys, scalar values
         for k, v in obj.items():
-            if type(k) is not str or type(v) not in _PLAIN:
+            if type(k) is not str or type(v) not in PLAIN:
                 break
         else:
             flat: dict[str, Any] = {}
@@ -73,7 +73,7 @@ def canonical(obj: Any) -> Any:
     return root[0]
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})  # scalars: a flat dict sorts by key
+PLAIN = frozenset({str, int, float, bool, type(None)})  # scalars: a flat dict sorts by key
 
 
 def _sort_key(k: Any) -> tuple[str, str]:

@@ -81,9 +81,9 @@ class Preparer:
             _stop_if(cancel)
             graph = expand(graph, self.registry, budget=budget, cancel=cancel)
             issues = [issue for check in checks for issue in check(graph)]
-            if issues and policy is None:
-                raise InvalidGraph(issues)
-            if issues and policy is not None:
+            if issues:
+                if policy is None:
+                    raise InvalidGraph(issues)
                 policy.drop(issues)
             _stop_if(cancel)
             if policy is not None:
