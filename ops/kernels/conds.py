@@ -198,6 +198,9 @@ class _Group:
     whole: bool
 
 
+_Layout = tuple[list[_Group], list[bool], bool]  # groups, fast branches, single call
+
+
 class Batch:
     """calc_cond_batch: each branch's weighted prediction at (x, σ), one network call per
     crop shape, counted as one model call per evaluation. Every branch takes part in the
@@ -216,7 +219,7 @@ class Batch:
         self._entries: list[tuple[int, Entry, Area]] = []
         self._weights: dict[int, torch.Tensor] = {}  # by entry index, built when first used
         self._ranged = False
-        self._layouts: dict[Any, tuple[list[_Group], list[bool]]] = {}
+        self._layouts: dict[Any, _Layout] = {}
 
     def _prepare(self, x: torch.Tensor) -> None:
         key = (x.shape, x.device, x.dtype)
@@ -238,8 +241,9 @@ class Batch:
             w = self._weights[i] = weight(self._entries[i][1], x.shape, x.device).to(x.dtype)
         return w
 
-    def _layout(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[list[_Group], list[bool]]:
-        """The groups of the entries active at σ, and which branches are `fast`."""
+    def _layout(self, x: torch.Tensor, sigma: torch.Tensor) -> _Layout:
+        """The groups of the entries active at σ, which branches are `fast`, and whether all
+        are (`single`: one network call, its chunks the branches' predictions)."""
         self._prepare(x)
         active: tuple[bool, ...] | None = None
         if self._ranged:
@@ -263,15 +267,17 @@ class Batch:
             groups.append(_Group([(k, c, None if fast[k] else self._weight(i, x))
                                   for i, k, _e, c in items], context, y,
                                  all(fast[k] for _i, k, *_ in items)))
-        self._layouts[active] = (groups, fast)
-        return groups, fast
+        layout = self._layouts[active] = (groups, fast, bool(groups) and all(fast))
+        return layout
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, *, zeros: bool = True
                  ) -> list[torch.Tensor]:
         """One prediction per branch ([B,C,H,W]); a branch given as None is 0. A fast
         branch gets +0.0 added, turning −0 into +0 as the weighted sum does; `zeros=False`
         skips that copy, for callers whose results cannot tell −0 from +0."""
-        groups, fast = self._layout(x, sigma)
+        groups, fast, single = self._layout(x, sigma)
+        if single:
+            return self._single(groups[0], x, sigma, zeros)
         out: list[Any] = [None if f else torch.zeros_like(x) for f in fast]
         count: list[Any] = [None if f else torch.full_like(x, 1e-37) for f in fast]
         if not groups:  # every entry is outside its timestep range: no network call
@@ -282,7 +288,7 @@ class Batch:
                      for _k, c, _w in g.items]
             xs = x if len(crops) == 1 and crops[0] is x else torch.cat(crops)
             extra = {} if n == 0 else {"count": False}  # later crop shapes: the same evaluation
-            pred = self.model.denoise(xs, sigma.repeat(len(g.items)), g.context, g.y, **extra)
+            pred = self.model.denoise(xs, _tile(sigma, len(g.items)), g.context, g.y, **extra)
             chunks = (pred + 0.0 if g.whole and zeros else pred).chunk(len(g.items))
             for chunk, (k, (ch, cw, cy, cx), w) in zip(chunks, g.items, strict=True):
                 if fast[k]:
@@ -292,6 +298,20 @@ class Batch:
                 out[k][:, :, cy:cy + ch, cx:cx + cw] += chunk * w
                 count[k][:, :, cy:cy + ch, cx:cx + cw] += w
         return [o if c is None else o / c for o, c in zip(out, count, strict=True)]
+
+    def _single(self, g: _Group, x: torch.Tensor, sigma: torch.Tensor, zeros: bool
+                ) -> list[torch.Tensor]:
+        """`__call__` when every branch is `fast` (one group over the whole latent, items
+        in branch order): the same call and chunks without the per-branch bookkeeping."""
+        n = len(g.items)
+        pred = self.model.denoise(x if n == 1 else torch.cat((x,) * n), _tile(sigma, n),
+                                  g.context, g.y)
+        return list((pred + 0.0 if zeros else pred).chunk(n))
+
+
+def _tile(t: torch.Tensor, n: int) -> torch.Tensor:
+    """`t.repeat(n)`, a new tensor; by cat for a 1-D `t` (several times cheaper)."""
+    return torch.cat((t,) * n) if t.ndim == 1 else t.repeat(n)
 
 
 def _stack(entries: list[Entry], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

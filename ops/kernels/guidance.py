@@ -67,10 +67,18 @@ class CFGDenoiser:
 
     def pair(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cond, uncond = self.batch(x, sigma, zeros=self.zeros)
-        return uncond + (cond - uncond) * self.cfg, uncond
+        return _guide(cond, uncond, self.cfg), uncond
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: Any) -> torch.Tensor:
-        return self.pair(x, sigma)[0]
+        cond, uncond = self.batch(x, sigma, zeros=self.zeros)  # `pair` inlined: once a step
+        return _guide(cond, uncond, self.cfg)
+
+
+def _guide(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Tensor:
+    """uncond + (cond − uncond)·scale, bit for bit, in one new buffer (no temporaries)."""
+    out = cond - uncond
+    out.mul_(scale)
+    return torch.add(uncond, out, out=out)
 
 
 class DualCFGDenoiser:

@@ -68,11 +68,11 @@ def run_sigmas(
         return dict(latent)
     samples: torch.Tensor = latent["samples"]
     k = model.latent_scale
-    z = samples.to(torch.float32)
+    z = _float32(samples)
     if k != 1.0:  # z·1 and Δz/1 are exact: skipped
         z = z * k
     if add_noise:
-        noise = prepare_noise(samples, seed, latent.get("batch_index")).to(torch.float32)
+        noise = _float32(prepare_noise(samples, seed, latent.get("batch_index")))
     else:
         noise = torch.zeros_like(z)
     s = torch.tensor(list(sigmas), dtype=torch.float32, device=z.device)
@@ -95,16 +95,27 @@ def run_sigmas(
         with torch.no_grad():
             fn(x, s[0] * x.new_ones([x.shape[0]]))
         return dict(latent)
-    n = len(sigmas) - 1
-    cb = None
-    if callback is not None:
-        cb = lambda d: callback(  # noqa: E731
-            int(d["i"]), n, d["denoised"] if k == 1.0 else d["denoised"] / k)
     kit = NoiseKit(seed, noise_mode, offset, tuple(float(v) for v in full_sigmas), skip)
+    cb = _report(callback, len(sigmas) - 1, k)
     out = run_sampler(sampler, fn, x, s, noise=kit, callback=cb)
-    # samples + Δz/k (= out/k up to rounding): exact wherever the solver left z unchanged
-    delta = out - z if k == 1.0 else (out - z) / k
-    return {**latent, "samples": (samples.to(torch.float32) + delta).to(samples.dtype)}
+    # samples + Δz/k (= out/k up to rounding): exact wherever the solver left z unchanged;
+    # at k = 1, z is samples in float32
+    new = z + (out - z) if k == 1.0 else _float32(samples) + (out - z) / k
+    return {**latent, "samples": new if new.dtype == samples.dtype else new.to(samples.dtype)}
+
+
+def _float32(t: torch.Tensor) -> torch.Tensor:
+    """`t.to(torch.float32)`, skipped when it already is."""
+    return t if t.dtype == torch.float32 else t.to(torch.float32)
+
+
+def _report(callback: StepCallback | None, n: int, k: float) -> Any:
+    """The k-diffusion callback passing (step, n, x0 in raw VAE units) to `callback`."""
+    if callback is None:
+        return None
+    if k == 1.0:
+        return lambda d: callback(int(d["i"]), n, d["denoised"])
+    return lambda d: callback(int(d["i"]), n, d["denoised"] / k)
 
 
 def guided_denoiser(model: DiffusionModel, positive: Cond, negative: Cond, cfg: float,

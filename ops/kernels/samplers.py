@@ -197,9 +197,16 @@ def run_sampler(
     """Run sampler `name` over `sigmas` from x, its noise from `noise`.
 
     k-diffusion's Euler-family samplers call randn_like even without churn, so the global
-    RNG state is saved and restored around the call (randomness here is all private).
+    RNG state is saved and restored around the call (randomness here is all private); off
+    CUDA that is the CPU generator's alone, kept without fork_rng's device lookups.
     """
     fn = SAMPLER_FNS[check_sampler(name)]
-    devices = [x.device] if x.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad():
-        return fn(model, x, sigmas, callback, noise)
+    if x.device.type == "cuda":
+        with torch.random.fork_rng(devices=[x.device]), torch.no_grad():
+            return fn(model, x, sigmas, callback, noise)
+    state = torch.get_rng_state()
+    try:
+        with torch.set_grad_enabled(False):
+            return fn(model, x, sigmas, callback, noise)
+    finally:
+        torch.set_rng_state(state)
