@@ -19,43 +19,80 @@ front ends pass graphrt's compatibility formats); the core reads native JSON onl
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import total_ordering
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
 from .errors import Code, InvalidGraph, Issue, show
+from .node_doc import NODE_ID_RE, NodeDoc, is_node_id, plain_nodes
 
 FORMAT: Literal["graphrt/1"] = "graphrt/1"
-# Node ids: what other tools' clients use works ("4", "Loader.0", "4:1", "my node");
-# no "/" (expanded nodes are "<macro>/<local>"), no control characters, no leading "$" (graph
-# inputs). A link "node.port" splits at its last dot: port names never hold one.
-NODE_ID_RE = re.compile(r"^[^$/\x00-\x1f\x7f][^/\x00-\x1f\x7f]{0,255}$")
 ARG_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool,
                               "json": object}
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, order=True)
+@total_ordering
 class Ref(Generic[T]):
-    """A link to output `port` of node `node`; `Ref[Latent]` types a macro's ports."""
+    """A link to output `port` of node `node`; `Ref[Latent]` types a macro's ports.
 
-    node: str
-    port: str
+    Immutable by convention, compared and hashed as (node, port), ordered by them: a plain
+    slotted class, since one is built per link of every graph checked (a frozen dataclass
+    costs several times more to construct)."""
+
+    __slots__ = ("node", "port")
+
+    def __init__(self, node: str, port: str) -> None:
+        self.node, self.port = node, port
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Ref:
+            return NotImplemented
+        return self.node == other.node and self.port == other.port
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.port))
+
+    def __lt__(self, other: Ref[Any]) -> bool:
+        if type(other) is not Ref:
+            return NotImplemented
+        return (self.node, self.port) < (other.node, other.port)
+
+    def __repr__(self) -> str:
+        return f"Ref(node={self.node!r}, port={self.port!r})"
 
     def __str__(self) -> str:
         return f"{self.node}.{self.port}"
 
 
-@dataclass(frozen=True, order=True)
+@total_ordering
 class InputRef:
-    """A link to the graph input `name` (in graphs used as ops)."""
+    """A link to the graph input `name` (in graphs used as ops); immutable by convention."""
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not InputRef:
+            return NotImplemented
+        return self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(("$", self.name))
+
+    def __lt__(self, other: InputRef) -> bool:
+        if type(other) is not InputRef:
+            return NotImplemented
+        return self.name < other.name
+
+    def __repr__(self) -> str:
+        return f"InputRef(name={self.name!r})"
 
     def __str__(self) -> str:
         return f"${self.name}"
@@ -74,12 +111,6 @@ def parse_ref(text: Any) -> Link | None:
     if not dot or not _is_port(port) or not NODE_ID_RE.match(node):
         return None
     return Ref(node, port)
-
-
-def _is_node_id(node_id: Any) -> bool:
-    if type(node_id) is str and len(node_id) <= 256 and node_id.isascii() and node_id.isalnum():
-        return True  # the common case ("4", "sampler2"), without the regex
-    return isinstance(node_id, str) and NODE_ID_RE.match(node_id) is not None
 
 
 def _is_port(name: str) -> bool:
@@ -108,13 +139,7 @@ class InputSpec(_Doc):
     description: str = ""
 
 
-class NodeDoc(_Doc):
-    """One node: its op, its links (`in`) and its literal params."""
-
-    op: str = Field(min_length=1)
-    in_: dict[str, str | list[str]] = Field(default_factory=dict, alias="in")
-    params: dict[str, Any] = Field(default_factory=dict)
-    title: str = ""
+_NODE_ADAPTER: TypeAdapter[NodeDoc] = TypeAdapter(NodeDoc)
 
 
 class GraphDoc(_Doc):
@@ -204,9 +229,14 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
     """Build a GraphDoc, collecting every structural issue. Broken nodes are left out (their
     ids are listed in the issues) so that the rest can still be checked."""
     nodes_raw = data.get("nodes")
-    if isinstance(nodes_raw, dict) and all(map(_is_node_id, nodes_raw)):
+    if isinstance(nodes_raw, dict):
+        nodes = plain_nodes(nodes_raw)
         try:  # a sound document in one validation; a broken one is taken apart below
-            return GraphDoc.model_validate(data), []
+            if nodes is not None:
+                shell = GraphDoc.model_validate({**data, "nodes": {}})
+                return shell.model_copy(update={"nodes": nodes}), []
+            if all(map(is_node_id, nodes_raw)):
+                return GraphDoc.model_validate(data), []
         except PydanticError:
             pass
     issues: list[Issue] = []
@@ -224,7 +254,7 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
                 found=show(node_id)))
             continue
         try:
-            good[node_id] = NodeDoc.model_validate(raw)
+            good[node_id] = _NODE_ADAPTER.validate_python(raw)
         except PydanticError as exc:
             issues.extend(_pydantic_issues(exc, node=node_id))
     rest = {k: v for k, v in data.items() if k != "nodes"}

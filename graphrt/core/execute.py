@@ -87,6 +87,7 @@ class Execution:
         self.blocked: dict[str, str] = {}
         self.model_calls = 0
         self.meter = meter.Meter()  # the run's counters (`run` makes it current)
+        self.nodes, self.keys, self.put = plan.graph.nodes, plan.keys, store.put
 
     def emit(self, event: ev.Event) -> None:
         if self.sink is not None:
@@ -97,10 +98,10 @@ class Execution:
         plan = self.plan
         statuses = decide(plan, self.store)
         todo = [n for n, s in statuses.items() if s == "execute"]
-        cached = [n for n, s in statuses.items() if s == "cached"]
-        nodes = plan.graph.nodes
-        predicted = _sum_or_none(plan.model_calls(n) for n in todo
-                                 if nodes[n].spec.model_calls is not None)
+        everything = len(todo) == len(plan.order)
+        cached = [] if everything else [n for n, s in statuses.items() if s == "cached"]
+        predicted = _sum_or_none(plan.model_calls(n) for n in plan.predicting
+                                 if everything or statuses[n] == "execute")
         if self.sink is not None:  # events are built only for a sink that wants them
             self.emit(ev.RunStarted(self.run_id, len(plan.order), todo, cached, predicted))
             for n in cached:
@@ -108,10 +109,13 @@ class Execution:
             # a disk tier lost before or during this run: one warning event
             self.store.watch(lambda detail: self.emit(ev.CacheDegraded(self.run_id, detail)))
         upstreams, live = plan.upstreams, self.live
-        remaining = dict.fromkeys(plan.order, 0)
-        for n in todo:
-            for u in upstreams[n]:
-                remaining[u] += 1
+        if everything:  # each node is read by all its consumers in the plan
+            remaining = {n: len(c) for n, c in plan.consumers.items()}
+        else:
+            remaining = dict.fromkeys(plan.order, 0)
+            for n in todo:
+                for u in upstreams[n]:
+                    remaining[u] += 1
         keep = {ref.node for ref in plan.outputs.values()}
         interrupted = False
         is_set, failed, ensure, execute = (self.interrupt.is_set, self.failed, self._ensure,
@@ -147,9 +151,10 @@ class Execution:
         executed = list(self.executed)
         done = set(self.executed)
         cached_now = [n for n in cached if n not in done]
-        self.store.watch(None)
-        self.emit(ev.RunFinished(self.run_id, executed, cached_now, list(self.failed),
-                                 self.model_calls, wall, interrupted))
+        if self.sink is not None:
+            self.store.watch(None)
+            self.sink(ev.RunFinished(self.run_id, executed, cached_now, list(self.failed),
+                                     self.model_calls, wall, interrupted))
         stats = {"nodes": len(plan.order), "executed": len(executed), "cached": len(cached_now),
                  "failed": len(self.failed), "model_calls": self.model_calls,
                  "predicted_model_calls": predicted, "wall_time": wall}
@@ -211,14 +216,13 @@ class Execution:
             return MISSING
 
     def _execute(self, node_id: str) -> None:
-        plan, live, sink = self.plan, self.live, self.sink
-        node = plan.graph.nodes[node_id]
-        spec, key = node.spec, plan.keys[node_id]
+        live, sink = self.live, self.sink
+        node = self.nodes[node_id]
+        spec = node.spec
+        key = self.keys[node_id]
         if sink is not None:
             sink(ev.NodeStarted(self.run_id, node_id, spec.name, key))
-        settings = plan.settings
         args: list[Any] = [node.params]
-        named: dict[str, Any] = {}
         inputs = node.inputs
         for port in spec.inputs:
             value = inputs.get(port.name)
@@ -232,21 +236,17 @@ class Execution:
             else:
                 args.append(None)
         if spec.device:  # the executor places inputs; cached values are never moved in place
-            args[1:] = [to_device(a, settings.device) for a in args[1:]]
-        if spec.injected:
-            named["ctx"] = OpContext(node=node_id, op=spec.name, settings=settings,
-                                     folders=self.folders, plan=self.plan,
-                                     interrupt=self.interrupt,
-                                     on_progress=self._progress(node_id),
-                                     on_warning=lambda message: self.emit(ev.NodeWarning(
-                                         self.run_id, node_id, spec.name, message)))
+            device = self.plan.settings.device
+            args[1:] = [to_device(a, device) for a in args[1:]]
+        named = self._injected(node_id, spec.name) if spec.injected else None
         before = [content_digest(a) for a in args[1:]] if self.strict else None
         t0 = time.perf_counter() if sink is not None else 0.0
         counts = self.meter.counts
-        calls_before = counts.get("model_calls", 0)
+        calls_before = counts.get("model_calls", 0) if counts else 0
         try:
             result = spec.fn(*args, **named) if named else spec.fn(*args)
-            outs = spec.outputs_of(result)
+            outs = {spec.first_output: result} if spec.single_output else spec.outputs_of(
+                result)
             if before is not None:
                 _check_unmutated(spec.name, spec.inputs, args[1:], before)
         except Cancelled:
@@ -259,16 +259,27 @@ class Execution:
                                     info["error_type"], traceback.format_exc(limit=20)))
             raise _NodeFailed(node_id) from exc
         try:  # noqa: SIM105 - contextlib.suppress costs a context manager per node
-            self.store.put(key, outs)
+            self.put(key, outs)
         except OSError:  # a full disk must not fail the node
             pass
-        self.live[node_id] = outs
+        live[node_id] = outs
         self.executed.append(node_id)
-        calls = counts.get("model_calls", 0) - calls_before
-        self.model_calls += calls
+        if counts:
+            calls = counts.get("model_calls", 0) - calls_before
+            self.model_calls += calls
+        else:
+            calls = 0
         if sink is not None:
             sink(ev.NodeFinished(self.run_id, node_id, spec.name, time.perf_counter() - t0,
                                  calls))
+
+    def _injected(self, node_id: str, op: str) -> dict[str, Any]:
+        """The keyword arguments the executor injects: the node's `OpContext`."""
+        return {"ctx": OpContext(node=node_id, op=op, settings=self.plan.settings,
+                                 folders=self.folders, plan=self.plan,
+                                 interrupt=self.interrupt, on_progress=self._progress(node_id),
+                                 on_warning=lambda message: self.emit(ev.NodeWarning(
+                                     self.run_id, node_id, op, message)))}
 
     def _progress(self, node_id: str) -> Callable[[int, int, Any], None] | None:
         """The progress hook of a node's context: events for a sink, else none."""

@@ -243,7 +243,8 @@ def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
     if aliases:
         nodes = {k: _resolved(n, aliases) for k, n in nodes.items()}
     outputs = {k: _follow(r, aliases) for k, r in graph.outputs.items()}
-    return replace(graph, nodes=nodes, outputs=outputs, order=() if expanding else graph.order)
+    return replace(graph, nodes=nodes, outputs=outputs, order=() if expanding else graph.order,
+                   consumers=None if expanding else graph.consumers)
 
 
 def _within(macro: Node, issue: Issue) -> Issue:

@@ -34,9 +34,16 @@ class Node:
                  "reads_input")
 
     def __init__(self, id: str, spec: OpSpec, params: BaseModel, inputs: Inputs,  # noqa: A002
-                 source: str, origin: str | None = None) -> None:
+                 source: str, origin: str | None = None,
+                 upstream: tuple[str, ...] | None = None) -> None:
+        """`upstream`, when the caller knows it (its links are all `Ref`s), spares the walk
+        over the links that finds it."""
         self.id, self.spec, self.params, self.inputs = id, spec, params, inputs
         self.source, self.origin = source, origin
+        self.upstream: tuple[str, ...]
+        if upstream is not None:
+            self.upstream, self.reads_input = upstream, False
+            return
         ups: dict[str, None] = {}
         reads_input = False
         for value in inputs.values():
@@ -48,7 +55,7 @@ class Node:
                     ups[r.node] = None
                 elif isinstance(r, InputRef):
                     reads_input = True
-        self.upstream: tuple[str, ...] = tuple(ups)
+        self.upstream = tuple(ups)
         self.reads_input = reads_input
 
     def replace(self, *, params: BaseModel | None = None,
@@ -92,6 +99,7 @@ class Graph:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     input_types: Mapping[str, PortType] = field(default_factory=dict)
     order: tuple[str, ...] = ()  # every node in topological order, when known
+    consumers: dict[str, list[str]] | None = None  # with `order`: who reads each node
 
     def port_type(self, link: Link) -> PortType | None:
         """The type of the output (or graph input) `link` points at; None if there is none."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import msgpack
@@ -134,14 +135,42 @@ def key_from(head: bytes, inputs: Iterable[tuple[str, str, str]], fingerprint: A
              run: Any = None) -> str:
     """`node_key` from a `recipe_head`: the same bytes as packing the whole body at once (a
     msgpack array is its header followed by its items)."""
+    return links_key(head + recipe_tail(fingerprint, run), inputs)
+
+
+def recipe_tail(fingerprint: Any = None, run: Any = None) -> bytes:
+    """The packed fingerprint and run settings that follow a `recipe_head` in a key's body."""
+    if fingerprint is None and run is None:
+        return _NIL_NIL
     pack = _packer().pack
-    links = sorted(inputs) if not isinstance(inputs, list) or len(inputs) > 1 else inputs
-    tail = (_NIL if fingerprint is None else pack(canonical(fingerprint))) + (
-        _NIL if run is None else pack(canonical(run))) + pack(links)
-    return xxhash.xxh3_128_hexdigest(head + tail)
+    tail: bytes = (_NIL if fingerprint is None else pack(canonical(fingerprint))) + (
+        _NIL if run is None else pack(canonical(run)))
+    return tail
 
 
-_NIL = msgpack.packb(None)
+@lru_cache(maxsize=64)
+def run_tail(*run: str) -> bytes:
+    """`recipe_tail` of a device op without a fingerprint: one per run settings."""
+    return recipe_tail(None, list(run))
+
+
+def links_key(prefix: bytes, inputs: Iterable[tuple[str, str, str]],
+              pack: Any = None) -> str:
+    """The key whose body is `prefix` (`recipe_head` + `recipe_tail`) followed by the sorted
+    links. `pack`, a msgpack packer's `pack` that only this caller uses, saves looking up
+    the thread's own."""
+    links = sorted(inputs) if type(inputs) is not list or len(inputs) > 1 else inputs
+    packed: bytes = (pack or _packer().pack)(links)
+    return xxhash.xxh3_128_hexdigest(prefix + packed)
+
+
+def packer() -> Any:
+    """A new msgpack packer's `pack`, for one thread's run of `links_key` calls."""
+    return msgpack.Packer(use_bin_type=True, use_single_float=False).pack
+
+
+_NIL: bytes = msgpack.packb(None)
+_NIL_NIL = _NIL + _NIL
 
 
 _LOCAL = threading.local()

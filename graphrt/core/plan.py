@@ -10,7 +10,7 @@ needed at all (everything downstream of it is cached).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, Protocol
@@ -20,10 +20,10 @@ import networkx as nx
 from .document import Ref
 from .errors import Code, InvalidGraph, Issue
 from .graph import Graph, Node
-from .hashing import key_from, recipe_head
+from .hashing import links_key, packer, recipe_head, recipe_tail, run_tail
 from .paths import Folders
 from .settings import RunSettings
-from .toposort import topological_order
+from .toposort import ordered
 
 Status = Literal["execute", "cached", "skipped"]
 
@@ -41,7 +41,7 @@ class Plan:
     keys: dict[str, str]
     outputs: dict[str, Ref[Any]]
     consumers: dict[str, list[str]] = field(default_factory=dict)
-    upstreams: dict[str, list[str]] = field(default_factory=dict)
+    upstreams: dict[str, Sequence[str]] = field(default_factory=dict)
     settings: RunSettings = field(default_factory=RunSettings)
     fingerprints: dict[str, Any] = field(default_factory=dict)  # file identities in the keys
     dropped_outputs: dict[str, list[Issue]] = field(default_factory=dict)  # left out, and why
@@ -80,7 +80,30 @@ class Plan:
 
     def upstream(self, node_id: str) -> list[str]:
         """Distinct upstream node ids of a node."""
-        return self.upstreams[node_id]
+        return list(self.upstreams[node_id])
+
+    @cached_property
+    def sinks(self) -> list[str]:
+        """The nodes no other node of the plan reads, in order."""
+        consumers = self.consumers
+        return [n for n in self.order if not consumers.get(n)]
+
+    @cached_property
+    def targets(self) -> frozenset[str]:
+        """The nodes whose outputs are asked for: the outputs' nodes, or else every sink."""
+        return frozenset({ref.node for ref in self.outputs.values()} or self.sinks)
+
+    @cached_property
+    def all_needed(self) -> bool:
+        """Every node feeds a target (as in a plan pruned to its outputs' ancestors): each
+        path down from a node ends at a sink, so it is enough that every sink is one."""
+        return self.targets.issuperset(self.sinks)
+
+    @cached_property
+    def predicting(self) -> list[str]:
+        """The nodes whose ops predict their model calls (`OpSpec.model_calls`), in order."""
+        nodes = self.graph.nodes
+        return [n for n in self.order if nodes[n].spec.model_calls is not None]
 
     def model_calls(self, node_id: str) -> int | None:
         """Predicted model evaluations of a node (0 when the op declares none)."""
@@ -99,36 +122,35 @@ def make_plan(
     """Prune, order and key an expanded graph. `outputs` selects graph outputs by name;
     `settings` (device, dtype) enter the keys of ops declared `device=True`."""
     wanted = _wanted_outputs(graph, outputs)
+    nodes = graph.nodes
+    known = graph.consumers if len(graph.order) == len(nodes) else None
     targets = list(dict.fromkeys(ref.node for ref in wanted.values()))
     if not wanted:  # no declared outputs: every sink is a target
-        fed = {r.node for n in graph.nodes.values() for r in n.links() if isinstance(r, Ref)}
-        targets = [n for n in graph.nodes if n not in fed]
-    needed = _ancestors(graph, targets)
-    nodes = graph.nodes
-    consumers: dict[str, list[str]] = {n: [] for n in needed}
-    upstreams: dict[str, list[str]] = {}
-    for node_id in needed:
-        node = nodes[node_id]
-        if node.reads_input:
-            raise InvalidGraph([Issue(code=Code.UNBOUND_INPUT, node=node_id,
-                                      message="a graph input has no value: graphs with "
-                                      "inputs run as ops inside other graphs")])
-        ups = upstreams[node_id] = list(node.upstream)
-        for u in ups:
-            consumers[u].append(node_id)
-    if len(graph.order) == len(needed) == len(nodes):
-        order = list(graph.order)  # checking ordered every node already
+        if known is not None:
+            targets = [n for n, fed in known.items() if not fed]
+        else:
+            fed = {r.node for n in nodes.values() for r in n.links() if isinstance(r, Ref)}
+            targets = [n for n in nodes if n not in fed]
+    if graph.doc.inputs:
+        _check_bound(graph, _ancestors(graph, targets))
+    order: list[str]
+    consumers: dict[str, list[str]]
+    upstreams: dict[str, Sequence[str]]
+    if known is not None and _every_sink_in(known, targets):  # checking ordered them all
+        order, consumers = list(graph.order), known
+        upstreams = {n: node.upstream for n, node in nodes.items()}
     else:
-        order = topological_order(needed, upstreams)
+        needed = _ancestors(graph, targets)
+        upstreams = {n: nodes[n].upstream for n in needed}
+        order, consumers = ordered(needed, upstreams)
     keys: dict[str, str] = {}
     fingerprints: dict[str, Any] = {}
     folders = folders or Folders()
     settings = settings or RunSettings()
     issues: list[Issue] = []
-    heads: Heads = {}
+    key = Keyer(keys, folders, settings, issues).key
     for node_id in order:
-        keys[node_id], fingerprint = key_of(nodes[node_id], keys, folders, settings, issues,
-                                            heads)
+        keys[node_id], fingerprint = key(nodes[node_id])
         if fingerprint is not None:
             fingerprints[node_id] = fingerprint
     if issues:
@@ -139,14 +161,14 @@ def make_plan(
 def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
     """Per node: execute (needed, not cached), cached (in the cache), or skipped (not needed,
     not cached). Walks the order backwards once."""
-    needed = {ref.node for ref in plan.outputs.values()} or {
-        n for n in plan.order if not plan.consumers.get(n)
-    }
-    status: dict[str, Status] = {}
     keys, upstreams = plan.keys, plan.upstreams
     held = _held(cache, keys.values())
+    if not held and plan.all_needed:  # a first run of a pruned plan: run it all
+        return dict.fromkeys(plan.order, "execute")
     if held.issuperset(keys.values()):  # an identical rerun: everything is at hand
         return dict.fromkeys(plan.order, "cached")
+    needed = set(plan.targets)
+    status: dict[str, Status] = {}
     for node_id in reversed(plan.order):
         if keys[node_id] in held:
             status[node_id] = "cached"
@@ -178,6 +200,21 @@ def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref[Any]
     return {n: graph.outputs[n] for n in names}
 
 
+def _every_sink_in(consumers: dict[str, list[str]], targets: list[str]) -> bool:
+    """True when every node no other node reads is a target: then every node is needed."""
+    wanted = set(targets)
+    return all(n in wanted for n, fed in consumers.items() if not fed)
+
+
+def _check_bound(graph: Graph, needed: Iterable[str]) -> None:
+    """Refuse a graph whose needed nodes read graph inputs: those run only as ops."""
+    for node_id in needed:
+        if graph.nodes[node_id].reads_input:
+            raise InvalidGraph([Issue(code=Code.UNBOUND_INPUT, node=node_id,
+                                      message="a graph input has no value: graphs with "
+                                      "inputs run as ops inside other graphs")])
+
+
 def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
     nodes = graph.nodes
     seen: set[str] = set()
@@ -191,40 +228,50 @@ def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
     return seen
 
 
-Heads = dict[tuple[Any, int], bytes]  # (spec, id of params) → packed head of their keys
+class Keyer:
+    """Keys nodes of one plan, in order: the packed recipe (op, params, run settings) is
+    shared by nodes with the same op and params object (checking validates equal params to
+    one), and one packer serves the whole plan. Not shared across threads."""
 
+    __slots__ = ("keys", "folders", "settings", "issues", "heads", "pack", "run")
 
-def key_of(node: Node, keys: dict[str, str], folders: Folders, settings: RunSettings,
-           issues: list[Issue], heads: Heads | None = None) -> tuple[str, Any]:
-    """(key, file fingerprint or None) of a node whose inputs are keyed in `keys`; an
-    unreadable file is an issue (and an empty key). `heads` shares the packed recipe of
-    nodes with the same op and params object (checking validates equal params to one)."""
-    try:
-        identify = node.spec.fingerprint
-        fingerprint = identify(node.params, folders) if identify is not None else None
-        return _key(node, keys, fingerprint, settings, {} if heads is None else heads), \
-            fingerprint
-    except (OSError, ValueError) as exc:
-        issues.append(Issue(code=Code.BAD_FILE, node=node.id, field="params", message=str(exc),
-                            expected="a readable file", found=str(exc), source=node.source))
-        return "", None
+    def __init__(self, keys: dict[str, str], folders: Folders, settings: RunSettings,
+                 issues: list[Issue]) -> None:
+        self.keys, self.folders, self.settings, self.issues = keys, folders, settings, issues
+        self.heads: dict[tuple[Any, int], bytes] = {}  # (spec, id of params) → key prefix
+        self.pack = packer()
+        self.run = run_tail(*settings.key())
 
-
-def _key(node: Node, keys: dict[str, str], fingerprint: Any, settings: RunSettings,
-         heads: Heads) -> str:
-    inputs: list[tuple[str, str, str]] = []
-    for port, value in node.inputs.items():
-        if type(value) is Ref:
-            inputs.append((port, keys[value.node], value.port))
-        elif isinstance(value, tuple):
-            inputs.extend((f"{port}#{i}", keys[r.node], r.port) for i, r in enumerate(value)
-                          if isinstance(r, Ref))
-        elif isinstance(value, Ref):
-            inputs.append((port, keys[value.node], value.port))
-    spec, params = node.spec, node.params
-    slot = (spec, id(params))
-    head = heads.get(slot)
-    if head is None:
-        head = heads[slot] = recipe_head(spec.name, spec.version, params.model_dump(mode="json"))
-    run = settings.key() if spec.device else None
-    return key_from(head, inputs, fingerprint, run)
+    def key(self, node: Node) -> tuple[str, Any]:
+        """(key, file fingerprint or None) of `node`, whose inputs are keyed already; an
+        unreadable file is an issue (and an empty key)."""
+        spec, params = node.spec, node.params
+        identify = spec.fingerprint
+        try:
+            fingerprint = identify(params, self.folders) if identify is not None else None
+        except (OSError, ValueError) as exc:
+            self.issues.append(Issue(code=Code.BAD_FILE, node=node.id, field="params",
+                                     message=str(exc), expected="a readable file",
+                                     found=str(exc), source=node.source))
+            return "", None
+        keys = self.keys
+        inputs: list[tuple[str, str, str]] = []
+        for port, value in node.inputs.items():
+            if type(value) is Ref:
+                inputs.append((port, keys[value.node], value.port))
+            elif isinstance(value, tuple):
+                inputs.extend((f"{port}#{i}", keys[r.node], r.port) for i, r in
+                              enumerate(value) if isinstance(r, Ref))
+            elif isinstance(value, Ref):
+                inputs.append((port, keys[value.node], value.port))
+        if fingerprint is not None:
+            prefix = recipe_head(spec.name, spec.version, params.model_dump(mode="json")) + \
+                recipe_tail(fingerprint, self.settings.key() if spec.device else None)
+            return links_key(prefix, inputs, self.pack), fingerprint
+        slot = (spec, id(params))
+        shared = self.heads.get(slot)
+        if shared is None:
+            shared = self.heads[slot] = recipe_head(
+                spec.name, spec.version, params.model_dump(mode="json")) + (
+                self.run if spec.device else recipe_tail())
+        return links_key(shared, inputs, self.pack), None

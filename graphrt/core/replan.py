@@ -14,7 +14,6 @@ fingerprint has changed since.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from .args import resolve_args, resolve_refs, split_overrides
@@ -23,7 +22,7 @@ from .document import GraphDoc
 from .errors import InvalidGraph, Issue
 from .graph import Graph, Node
 from .paths import Folders
-from .plan import Plan, key_of
+from .plan import Keyer, Plan
 from .registry import Registry
 
 
@@ -69,8 +68,8 @@ def replan(previous: Plan, doc: GraphDoc, registry: Registry, *,
             nodes[node_id] = Node(node_id, prior.spec, model, prior.inputs, prior.source)
     if issues:
         raise InvalidGraph(issues)
-    graph = replace(before, doc=doc, nodes=nodes, args=arg_values,
-                    overrides=dict(overrides or {}))
+    graph = Graph(doc, nodes, before.outputs, arg_values, dict(overrides or {}),
+                  before.input_types, before.order, before.consumers)
     return _rekeyed(previous, graph, changed, folders)
 
 
@@ -87,17 +86,18 @@ def _rekeyed(previous: Plan, graph: Graph, changed: list[str], folders: Folders)
     keys = dict(previous.keys)
     fingerprints = dict(previous.fingerprints)
     issues: list[Issue] = []
+    key = Keyer(keys, folders, previous.settings, issues).key
     for node_id in (n for n in previous.order if n in affected):
-        node = graph.nodes[node_id]
-        key, fingerprint = key_of(node, keys, folders, previous.settings, issues)
-        keys[node_id] = key
+        keys[node_id], fingerprint = key(graph.nodes[node_id])
         if fingerprint is not None:
             fingerprints[node_id] = fingerprint
         else:  # its params no longer name a file
             fingerprints.pop(node_id, None)
     if issues:
         raise InvalidGraph(issues)
-    return replace(previous, graph=graph, keys=keys, fingerprints=fingerprints)
+    p = previous
+    return Plan(graph, p.order, keys, p.outputs, p.consumers, p.upstreams, p.settings,
+                fingerprints, p.dropped_outputs)
 
 
 _ABSENT = object()

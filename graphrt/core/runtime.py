@@ -136,6 +136,7 @@ class Runtime:
         self._plans: OrderedDict[str, Plan] = OrderedDict()  # request digest → its plan
         self._plans_lock = threading.Lock()  # the server prepares and runs in two threads
         self._cancel = threading.Event()  # the current (or last) in-process run's interrupt flag
+        self._own_cancel = self._cancel  # the flag of runs not given one
         self._running: set[threading.Event] = set()  # flags of executor runs going on
         self._running_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -216,7 +217,11 @@ class Runtime:
                 with self._running_lock:
                     self._running.discard(flag)
         with self._lock, gc_frozen():
-            self._cancel = cancel or threading.Event()
+            if cancel is None:
+                if self._own_cancel.is_set():  # else the unset flag of the last run serves
+                    self._own_cancel = threading.Event()
+                cancel = self._own_cancel
+            self._cancel = cancel
             run = Execution(plan, self.store, self.folders, on_event, self._cancel,
                             strict=self.strict)
             return run.run()

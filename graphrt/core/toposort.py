@@ -16,6 +16,13 @@ def topological_order(
 ) -> list[str]:
     """Nodes ordered so that each comes after its upstreams (ids outside `nodes` are
     ignored); ties broken by smallest id. Shorter than `nodes` when there is a cycle."""
+    return ordered(nodes, upstreams)[0]
+
+
+def ordered(
+    nodes: Iterable[str], upstreams: Mapping[str, Sequence[str]]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """(`topological_order`, each node's consumers among `nodes`): planning reuses both."""
     consumers: dict[str, list[str]] = {n: [] for n in nodes}
     indegree: dict[str, int] = {}
     no_links: tuple[str, ...] = ()
@@ -39,4 +46,4 @@ def topological_order(
             indegree[c] = left
             if left == 0:
                 push(ready, c)
-    return order
+    return order, consumers

@@ -22,7 +22,7 @@ from .errors import Code, InvalidGraph, Issue, show
 from .graph import Graph, Node
 from .op import OpSpec
 from .registry import Registry
-from .toposort import topological_order
+from .toposort import ordered
 from .types import PortType
 
 
@@ -84,11 +84,12 @@ def check(
         if node_id in by_node:
             raw = {**raw, **by_node[node_id]}
             key = None
-        shape, refs = _shape(spec, params_key(raw) if key is None else key, nd.in_, specs)
+        shape, refs, ups = _shape(spec, params_key(raw) if key is None else key, nd.in_,
+                                  specs)
         if shape is not None:
             model = lanes.get(shape)
             if model is not None:  # checked sound already, in every respect that matters
-                nodes[node_id] = Node(node_id, spec, model, refs, node_id)
+                nodes[node_id] = Node(node_id, spec, model, refs, node_id, None, ups)
                 continue
             links = refs  # every link parsed already
         else:
@@ -102,34 +103,37 @@ def check(
             if shape is not None and len(issues) == before:
                 lanes[shape] = node.params
     outputs = _check_outputs(doc, registry, issues)
-    order = _order_or_cycle(nodes, issues)
+    order, consumers = _order_or_cycle(nodes, issues)
     if issues:
         return None, issues
     return Graph(doc, nodes, outputs, arg_values, dict(overrides or {}), input_types,
-                 order), []
+                 order, consumers), []
 
 
 def _shape(spec: OpSpec, key: tuple[Any, ...] | None, links: Mapping[str, str | list[str]],
-           specs: Mapping[str, OpSpec | None]) -> tuple[tuple[Any, ...] | None, dict[str, Any]]:
-    """(shape, parsed links) of a node with flat params and single links to nodes of known
-    ops, else (None, {}). Everything checking a node decides follows from its shape (op,
-    params, and each link's port with the op and port it reads), so nodes of one shape are
-    checked once: a graph that repeats a recipe checks it once. `key` is the params'
-    `params_key`."""
+           specs: Mapping[str, OpSpec | None]
+           ) -> tuple[tuple[Any, ...] | None, dict[str, Any], tuple[str, ...]]:
+    """(shape, parsed links, distinct upstream ids) of a node with flat params and single
+    links to nodes of known ops, else (None, {}, ()). Everything checking a node decides
+    follows from its shape (op, params, and each link's port with the op and port it reads),
+    so nodes of one shape are checked once: a graph that repeats a recipe checks it once.
+    `key` is the params' `params_key`."""
     if key is None:
-        return None, {}
+        return None, {}, ()
     refs: dict[str, Any] = {}
     sources: list[tuple[str, OpSpec, str]] = []
+    ups: dict[str, None] = {}
     for port, text in links.items():
         if type(text) is not str:
-            return None, {}
+            return None, {}, ()
         node, _dot, out = text.rpartition(".")
         src = specs.get(node)
-        if src is None or not (out.isidentifier() and out.isascii()):
-            return None, {}
+        if src is None or out not in src.outputs_by_name:
+            return None, {}, ()
         refs[port] = Ref(node, out)
         sources.append((port, src, out))
-    return (spec, key, tuple(sources)), refs
+        ups[node] = None
+    return (spec, key, tuple(sources)), refs, tuple(ups)
 
 
 def _parse_link(value: str | list[str], nodes: Mapping[str, Any]) -> Ref[Any] | None:
@@ -229,13 +233,14 @@ def _check_outputs(doc: GraphDoc, registry: Registry, issues: list[Issue]) -> di
     return outputs
 
 
-def _order_or_cycle(nodes: Mapping[str, Node], issues: list[Issue]) -> tuple[str, ...]:
-    """The nodes' topological order (what planning reuses when it keeps every node), or ()
-    with an issue naming a cycle's path."""
+def _order_or_cycle(nodes: Mapping[str, Node], issues: list[Issue]
+                    ) -> tuple[tuple[str, ...], dict[str, list[str]] | None]:
+    """The nodes' topological order and consumers (what planning reuses when it keeps
+    every node), or ((), None) with an issue naming a cycle's path."""
     upstreams = {n.id: n.upstream for n in nodes.values()}
-    order = topological_order(nodes, upstreams)
+    order, consumers = ordered(nodes, upstreams)
     if len(order) == len(nodes):
-        return tuple(order)
+        return tuple(order), consumers
     g = nx.DiGraph()  # a cycle: networkx finds its path for the message
     g.add_nodes_from(nodes)
     g.add_edges_from((u, n) for n, ups in upstreams.items() for u in ups if u in nodes)
@@ -243,4 +248,4 @@ def _order_or_cycle(nodes: Mapping[str, Node], issues: list[Issue]) -> tuple[str
     path = [u for u, _v in cycle] + [cycle[0][0]]
     issues.append(Issue(code=Code.CYCLE, node=path[0], message="cycle: " + " → ".join(path),
                         expected="an acyclic graph", found=" → ".join(path)))
-    return ()
+    return (), None

@@ -28,6 +28,8 @@ _TENSOR_TYPES: set[type] = set()
 
 
 _SCALARS = (int, float, bool, str, bytes, type(None))
+_SCALAR_SET = frozenset(_SCALARS)
+_FIXED_SIZES = {t: sys.getsizeof(v) for t, v in ((float, 0.0), (bool, True), (type(None), None))}
 
 
 def nbytes(value: Any) -> int:
@@ -35,15 +37,19 @@ def nbytes(value: Any) -> int:
     if type(value) is dict:  # a node's outputs of scalars: the common case of trivial ops
         size = 0
         for v in value.values():
-            if type(v) not in _SCALARS:
+            fixed = _FIXED_SIZES.get(type(v))
+            if fixed is not None:
+                size += fixed
+            elif type(v) in _SCALAR_SET:
+                size += sys.getsizeof(v)
+            else:
                 break
-            size += sys.getsizeof(v)
         else:
             return size
     total, seen, stack = 0, set(), [value]
     while stack:
         v = stack.pop()
-        if type(v) in _SCALARS:  # most values of trivial ops: no bookkeeping needed
+        if type(v) in _SCALAR_SET:  # most values of trivial ops: no bookkeeping needed
             total += sys.getsizeof(v)
             continue
         if id(v) in seen:

@@ -44,7 +44,25 @@ def step_range(
     force_full_denoise: bool = True,
     table: Table | None = None,
 ) -> list[float]:
-    """The sigma list KSampler(Advanced) runs over (§3.2 steps 1–3); [] = input untouched."""
+    """The sigma list KSampler(Advanced) runs over (§3.2 steps 1–3); [] = input untouched.
+
+    Memoized for the default table: a sampler node's params check and its model-call
+    prediction both ask, at every run."""
+    if table is None:
+        return list(_step_range(sampler, scheduler, steps, denoise, start, end,
+                                force_full_denoise))
+    return _steps_of(sampler, scheduler, steps, denoise, start, end, force_full_denoise, table)
+
+
+@lru_cache(maxsize=512)
+def _step_range(sampler: str, scheduler: str, steps: int, denoise: float, start: int | None,
+                end: int | None, force_full_denoise: bool) -> tuple[float, ...]:
+    return tuple(_steps_of(sampler, scheduler, steps, denoise, start, end, force_full_denoise,
+                           None))
+
+
+def _steps_of(sampler: str, scheduler: str, steps: int, denoise: float, start: int | None,
+              end: int | None, force_full_denoise: bool, table: Table | None) -> list[float]:
     if (start is not None and start < 0) or (end is not None and end < 0):
         raise ValueError(f"start and end must be ≥ 0, got start={start}, end={end}")
     s = base_sigmas(sampler, scheduler, steps, denoise=denoise, table=table)

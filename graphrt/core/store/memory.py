@@ -40,24 +40,31 @@ class MemoryStore:
 
     def put(self, key: str, value: Any) -> None:
         size = nbytes(value)
-        evicted: list[str] = []
         with self._lock:
             items = self._items
-            held = items.pop(key, None)
-            if held is not None:
-                self._bytes -= held[1]
+            if key in items:
+                self._bytes -= items.pop(key)[1]
             if size > self.max_bytes:
                 return
             items[key] = (value, size)
             self._bytes += size
-            while self._bytes > self.max_bytes:
-                old_key, (_, old) = items.popitem(last=False)
-                self._bytes -= old
-                self.evictions += 1
-                evicted.append(old_key)
-        if evicted and self.on_evict is not None:
+            if self._bytes <= self.max_bytes:
+                return
+            evicted = self._evict()
+        if self.on_evict is not None:
             for old_key in evicted:
                 self.on_evict(old_key)
+
+    def _evict(self) -> list[str]:
+        """Drop the least recently used entries until within budget (under the lock)."""
+        evicted = []
+        items = self._items
+        while self._bytes > self.max_bytes:
+            old_key, (_, old) = items.popitem(last=False)
+            self._bytes -= old
+            self.evictions += 1
+            evicted.append(old_key)
+        return evicted
 
     def discard(self, key: str) -> None:
         with self._lock:
