@@ -97,9 +97,8 @@ class Execution:
         start = time.perf_counter()
         plan = self.plan
         statuses = decide(plan, self.store)
-        todo = [n for n, s in statuses.items() if s == "execute"]
+        todo, cached = _todo_and_cached(statuses)
         everything = len(todo) == len(plan.order)
-        cached = [] if everything else [n for n, s in statuses.items() if s == "cached"]
         predicted = _sum_or_none(plan.model_calls(n) for n in plan.predicting
                                  if everything or statuses[n] == "execute")
         if self.sink is not None:  # events are built only for a sink that wants them
@@ -109,9 +108,10 @@ class Execution:
             # a disk tier lost before or during this run: one warning event
             self.store.watch(lambda detail: self.emit(ev.CacheDegraded(self.run_id, detail)))
         upstreams, live = plan.upstreams, self.live
+        remaining: dict[str, int] = {}
         if everything:  # each node is read by all its consumers in the plan
             remaining = {n: len(c) for n, c in plan.consumers.items()}
-        else:
+        elif todo:
             remaining = dict.fromkeys(plan.order, 0)
             for n in todo:
                 for u in upstreams[n]:
@@ -150,7 +150,7 @@ class Execution:
         wall = time.perf_counter() - start
         executed = list(self.executed)
         done = set(self.executed)
-        cached_now = [n for n in cached if n not in done]
+        cached_now = [n for n in cached if n not in done] if done else cached
         if self.sink is not None:
             self.store.watch(None)
             self.sink(ev.RunFinished(self.run_id, executed, cached_now, list(self.failed),
@@ -299,6 +299,17 @@ def _check_unmutated(op: str, ports: Any, values: list[Any], before: list[str]) 
         if content_digest(value) != digest:
             port = names[i] if i < len(names) else names[-1]
             raise RuntimeError(f"strict mode: {op} mutated its input {port!r}")
+
+
+def _todo_and_cached(statuses: dict[str, Status]) -> tuple[list[str], list[str]]:
+    """The nodes to execute and those taken from the cache, in order (a first run and an
+    identical rerun, where every node has the same status, without a walk)."""
+    kinds = set(statuses.values())
+    if len(kinds) == 1:
+        only = list(statuses)
+        return (only, []) if "execute" in kinds else ([], only) if "cached" in kinds else ([], [])
+    return ([n for n, s in statuses.items() if s == "execute"],
+            [n for n, s in statuses.items() if s == "cached"])
 
 
 def _sum_or_none(values: Any) -> int | None:

@@ -11,6 +11,7 @@ needed at all (everything downstream of it is cached).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, Protocol
@@ -81,6 +82,11 @@ class Plan:
     def upstream(self, node_id: str) -> list[str]:
         """Distinct upstream node ids of a node."""
         return list(self.upstreams[node_id])
+
+    @cached_property
+    def key_set(self) -> frozenset[str]:
+        """The plan's distinct keys (nodes of the same recipe share one)."""
+        return frozenset(self.keys.values())
 
     @cached_property
     def sinks(self) -> list[str]:
@@ -162,11 +168,11 @@ def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
     """Per node: execute (needed, not cached), cached (in the cache), or skipped (not needed,
     not cached). Walks the order backwards once."""
     keys, upstreams = plan.keys, plan.upstreams
-    held = _held(cache, keys.values())
+    held = _held(cache, plan.key_set)
+    if len(held) == len(plan.key_set):  # an identical rerun: everything is at hand
+        return dict.fromkeys(plan.order, "cached")
     if not held and plan.all_needed:  # a first run of a pruned plan: run it all
         return dict.fromkeys(plan.order, "execute")
-    if held.issuperset(keys.values()):  # an identical rerun: everything is at hand
-        return dict.fromkeys(plan.order, "cached")
     needed = set(plan.targets)
     status: dict[str, Status] = {}
     for node_id in reversed(plan.order):
@@ -180,11 +186,12 @@ def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
     return {n: status[n] for n in plan.order}
 
 
-def _held(cache: KeyLookup, keys: Iterable[str]) -> set[str]:
-    """The keys `cache` holds, in one call when it can tell them at once (`held`)."""
+def _held(cache: KeyLookup, keys: Iterable[str]) -> AbstractSet[str]:
+    """The keys `cache` holds (read only), in one call when it can tell them at once
+    (`held`)."""
     held = getattr(cache, "held", None)
     if held is not None:
-        found: set[str] = held(keys)
+        found: AbstractSet[str] = held(keys)
         return found
     return {k for k in keys if k in cache}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from ..errors import DiskFault, NotSerializable
@@ -117,10 +118,13 @@ class TieredStore:
             self._lost(fault)
             return False
 
-    def held(self, keys: Iterable[str]) -> set[str]:
-        """Which of `keys` either tier holds: memory in one set operation, the disk asked
-        only about the rest."""
-        wanted = set(keys)
+    def held(self, keys: Iterable[str]) -> AbstractSet[str]:
+        """Which of `keys` either tier holds, not to be changed (`keys` itself, as a set,
+        when memory holds them all): memory in one pass, the disk asked only about the
+        rest."""
+        wanted = keys if isinstance(keys, set | frozenset) else set(keys)
+        if self.memory.holds_all(wanted):
+            return wanted
         found = self.memory.held(wanted)
         if len(found) < len(wanted) and self.disk is not None:
             found.update(k for k in wanted - found if k in self)
