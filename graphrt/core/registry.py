@@ -8,8 +8,9 @@ the registry hosts use by default). A duplicate name is an error.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import Any
 
 from .errors import OpDefinitionError
@@ -46,6 +47,11 @@ class Registry:
 
     def get(self, name: str) -> OpSpec | None:
         return self._ops.get(name)
+
+    @property
+    def by_name(self) -> Mapping[str, OpSpec]:
+        """Op name → OpSpec, read only (its `get` spares a method call per node)."""
+        return MappingProxyType(self._ops)
 
     def __getitem__(self, name: str) -> OpSpec:
         return self._ops[name]

@@ -55,7 +55,7 @@ def check(
     input_types = _input_types(doc, registry, issues)
     by_node = split_overrides(doc, dict(overrides or {}), issues)
     doc_nodes = doc.nodes
-    spec_of = registry.get
+    spec_of = registry.by_name.get
     specs = {node_id: spec_of(nd.op) for node_id, nd in doc_nodes.items()}
 
     def type_of(link: Link, node: str, port: str, found: list[Issue]) -> PortType | None:
