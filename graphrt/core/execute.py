@@ -117,6 +117,8 @@ class Execution:
                 for u in upstreams[n]:
                     remaining[u] += 1
         keep = {ref.node for ref in plan.outputs.values()}
+        holding = getattr(self.store, "holding", None) if everything else None
+        token = holding() if holding is not None else None
         interrupted = False
         is_set, failed, ensure, execute = (self.interrupt.is_set, self.failed, self._ensure,
                                            self._execute)
@@ -148,6 +150,9 @@ class Execution:
         except Cancelled:
             interrupted, outputs = True, {}
         wall = time.perf_counter() - start
+        if (holding is not None and token is not None
+                and len(self.executed) == len(plan.order) and holding() == token):
+            plan.all_held_under = token  # every result was kept: a rerun need not ask
         executed = list(self.executed)
         done = set(self.executed)
         cached_now = [n for n in cached if n not in done] if done else cached

@@ -46,6 +46,21 @@ class Plan:
     settings: RunSettings = field(default_factory=RunSettings)
     fingerprints: dict[str, Any] = field(default_factory=dict)  # file identities in the keys
     dropped_outputs: dict[str, list[Issue]] = field(default_factory=dict)  # left out, and why
+    # the `holding` token of the store that held every key when last asked (`decide`)
+    all_held_under: Any = field(default=None, init=False, compare=False, repr=False)
+    _uniform: dict[str, dict[str, Status]] = field(default_factory=dict, init=False,
+                                                   compare=False, repr=False)
+
+    def every(self, status: Status) -> dict[str, Status]:
+        """Every node with `status`, in order: a copy of a dict built once per plan (a
+        first run and an identical rerun)."""
+        uniform = self._uniform
+        template = uniform.get(status)
+        if template is None:  # from another status's dict when there is one: presized
+            source = next(iter(uniform.values()), None)
+            template = uniform[status] = dict.fromkeys(
+                self.order if source is None else source, status)
+        return template.copy()
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -168,11 +183,16 @@ def decide(plan: Plan, cache: KeyLookup) -> dict[str, Status]:
     """Per node: execute (needed, not cached), cached (in the cache), or skipped (not needed,
     not cached). Walks the order backwards once."""
     keys, upstreams = plan.keys, plan.upstreams
+    holding = getattr(cache, "holding", None)
+    token = holding() if holding is not None else None
+    if token is not None and plan.all_held_under == token:  # nothing left the cache since
+        return plan.every("cached")
     held = _held(cache, plan.key_set)
     if len(held) == len(plan.key_set):  # an identical rerun: everything is at hand
-        return dict.fromkeys(plan.order, "cached")
+        plan.all_held_under = token
+        return plan.every("cached")
     if not held and plan.all_needed:  # a first run of a pruned plan: run it all
-        return dict.fromkeys(plan.order, "execute")
+        return plan.every("execute")
     needed = set(plan.targets)
     status: dict[str, Status] = {}
     for node_id in reversed(plan.order):

@@ -162,3 +162,29 @@ def test_bad_documents_still_report_every_node() -> None:
     with pytest.raises(InvalidGraph) as err:
         load_graph(doc)
     assert {i.node for i in err.value.issues} == {"a", "b"}
+
+
+def test_an_identical_rerun_is_decided_from_the_stores_token_until_an_entry_leaves() -> None:
+    rt = Runtime(registry=REG)
+    plan = rt.prepare(chain(4))
+    rt.run(plan)  # every result was kept: the run itself records the token
+    assert plan.all_held_under == rt.store.holding()
+    assert decide(plan, rt.store) == dict.fromkeys(plan.order, "cached")
+    rt.store.memory.put("unrelated", {"out": 1.0})  # adding keeps the token
+    assert rt.store.holding() == plan.all_held_under
+    rt.store.memory.discard(plan.keys["n3"])
+    assert rt.store.holding() != plan.all_held_under
+    assert decide(plan, rt.store)["n3"] == "execute"
+    assert rt.run(plan).executed == ["n3"]
+    other = Runtime(registry=REG)  # another store: its token never matches this one's
+    assert other.store.holding() != rt.store.holding()
+    assert decide(plan, other.store) == dict.fromkeys(plan.order, "execute")
+
+
+def test_a_run_whose_result_was_not_kept_records_no_token() -> None:
+    tight = Runtime(registry=REG, memory_budget=60)
+    plan = tight.prepare(chain(3))
+    tight.run(plan)  # each float fits, but not all three together: entries were evicted
+    assert plan.all_held_under is None
+    assert decide(plan, tight.store) != dict.fromkeys(plan.order, "cached")
+    assert tight.run(plan).outputs == {"x": 2.0}

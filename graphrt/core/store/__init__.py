@@ -118,6 +118,10 @@ class TieredStore:
             self._lost(fault)
             return False
 
+    def holding(self) -> tuple[int, int]:
+        """The memory tier's `holding` token: what it held under one token it still holds."""
+        return self.memory.holding()
+
     def held(self, keys: Iterable[str]) -> AbstractSet[str]:
         """Which of `keys` either tier holds, not to be changed (`keys` itself, as a set,
         when memory holds them all): memory in one pass, the disk asked only about the

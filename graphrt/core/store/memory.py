@@ -6,6 +6,7 @@ store's lock is released), so a host can report which results a process no longe
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ from typing import Any
 from ..values import nbytes
 
 DEFAULT_BUDGET = 4 * 1024**3
+_SERIALS = itertools.count()
 
 
 class MemoryStore:
@@ -27,6 +29,8 @@ class MemoryStore:
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = self.evictions = 0
+        self._serial = next(_SERIALS)
+        self._removals = 0  # entries dropped so far: evicted, discarded or cleared
 
     # The lock is taken with acquire/release in try/finally rather than `with`: the context
     # manager costs more than the few dict operations it guards.
@@ -51,7 +55,9 @@ class MemoryStore:
         try:
             if key in items:
                 self._bytes -= items.pop(key)[1]
-            if size > self.max_bytes:
+                self._removals += 1
+            if size > self.max_bytes:  # not kept: counted as a removal (see `holding`)
+                self._removals += 1
                 return
             items[key] = (value, size)
             self._bytes += size
@@ -72,6 +78,7 @@ class MemoryStore:
             old_key, (_, old) = items.popitem(last=False)
             self._bytes -= old
             self.evictions += 1
+            self._removals += 1
             evicted.append(old_key)
         return evicted
 
@@ -80,6 +87,7 @@ class MemoryStore:
             item = self._items.pop(key, None)
             if item is not None:
                 self._bytes -= item[1]
+                self._removals += 1
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
@@ -87,6 +95,12 @@ class MemoryStore:
     def held(self, keys: Iterable[str]) -> set[str]:
         """Which of `keys` are held (one pass in C, for planning large graphs)."""
         return set(filter(self._items.__contains__, keys))
+
+    def holding(self) -> tuple[int, int]:
+        """A token that stays the same while no entry leaves this store and every value put
+        is kept: keys found held (or put) under one token are held while it lasts (stores
+        are told apart by a serial)."""
+        return self._serial, self._removals
 
     def holds_all(self, keys: set[str] | frozenset[str]) -> bool:
         """True when every one of `keys` is held (one comparison, for identical reruns)."""
@@ -103,3 +117,4 @@ class MemoryStore:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+            self._removals += 1
