@@ -165,8 +165,8 @@ def links_key(prefix: bytes, inputs: Iterable[tuple[str, str, str]],
 
 
 def packer() -> Any:
-    """A new msgpack packer's `pack`, for one thread's run of `links_key` calls."""
-    return msgpack.Packer(use_bin_type=True, use_single_float=False).pack
+    """This thread's msgpack packer's `pack`, for a run of `links_key` calls in it."""
+    return _packer().pack
 
 
 _NIL: bytes = msgpack.packb(None)

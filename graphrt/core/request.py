@@ -25,8 +25,11 @@ def request_digest(source: Any, args: Mapping[str, Any] | None,
                    overrides: Mapping[str, Any] | None,
                    outputs: list[str] | None) -> str | None:
     """The digest of a request, or None when it has none."""
-    h = xxhash.xxh3_128()
     try:
+        if type(source) is dict:  # the common case: one packing of everything
+            return xxhash.xxh3_128_hexdigest(b"d" + msgpack.packb(
+                [source, dict(args or {}), dict(overrides or {}), outputs], use_bin_type=True))
+        h = xxhash.xxh3_128()
         h.update(_document_bytes(source))
         h.update(msgpack.packb([dict(args or {}), dict(overrides or {}), outputs],
                                use_bin_type=True))
