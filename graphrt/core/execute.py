@@ -54,6 +54,12 @@ class RunResult:
 # drawn once, the process id (a forked child differs) and a counter.
 _RUN_PREFIX = uuid.uuid4().hex[:16]
 _RUN_COUNTER = itertools.count(1)
+_PID = [os.getpid()]  # kept, not asked per run (a system call); a forked child updates it
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+
+_IDLE = meter.Meter()  # an Execution's meter until its run opens one (never counted into)
 
 
 class _NodeFailed(Exception):
@@ -79,14 +85,14 @@ class Execution:
                  interrupt: threading.Event, *, strict: bool = False) -> None:
         self.plan, self.store, self.folders, self.sink = plan, store, folders, sink
         self.interrupt, self.strict = interrupt, strict
-        self.run_id = f"{_RUN_PREFIX}{os.getpid() & 0xFFFFFFFF:08x}{next(_RUN_COUNTER):08x}"
+        self.run_id = f"{_RUN_PREFIX}{_PID[0] & 0xFFFFFFFF:08x}{next(_RUN_COUNTER):08x}"
         self.live: dict[str, dict[str, Any]] = {}
         self.tried_load: set[str] = set()
         self.executed: list[str] = []
         self.failed: dict[str, dict[str, str]] = {}
         self.blocked: dict[str, str] = {}
         self.model_calls = 0
-        self.meter = meter.Meter()  # the run's counters (`run` makes it current)
+        self.meter = _IDLE  # the run's counters: `run` opens them
         self.nodes, self.keys, self.put = plan.graph.nodes, plan.keys, store.put
 
     def emit(self, event: ev.Event) -> None:

@@ -62,6 +62,18 @@ class Plan:
                 self.order if source is None else source, status)
         return template.copy()
 
+    def rekeyed(self, graph: Graph, keys: dict[str, str],
+                fingerprints: dict[str, Any]) -> Plan:
+        """This plan over `graph`, a graph of the same nodes, links and outputs with other
+        params, and its `keys`: what follows from the structure alone is kept, not
+        derived again (a rerun of an edit of a small graph costs little else)."""
+        plan = Plan(graph, self.order, keys, self.outputs, self.consumers, self.upstreams,
+                    self.settings, fingerprints, self.dropped_outputs)
+        known = self.__dict__
+        plan.__dict__.update({k: known[k] for k in _STRUCTURAL if k in known})
+        plan._uniform = self._uniform  # the same order: the same status dicts
+        return plan
+
     @cached_property
     def document(self) -> dict[str, Any]:
         """The document this plan runs, its args and overrides, as JSON-ready data (what
@@ -131,6 +143,9 @@ class Plan:
         node = self.graph.nodes[node_id]
         predict = node.spec.model_calls
         return predict(node.params) if predict else 0
+
+
+_STRUCTURAL = ("sinks", "targets", "all_needed", "predicting")  # `Plan.rekeyed` keeps them
 
 
 def make_plan(

@@ -95,9 +95,7 @@ def _rekeyed(previous: Plan, graph: Graph, changed: list[str], folders: Folders)
             fingerprints.pop(node_id, None)
     if issues:
         raise InvalidGraph(issues)
-    p = previous
-    return Plan(graph, p.order, keys, p.outputs, p.consumers, p.upstreams, p.settings,
-                fingerprints, p.dropped_outputs)
+    return previous.rekeyed(graph, keys, fingerprints)
 
 
 _ABSENT = object()

@@ -3,6 +3,7 @@ built without pydantic, slotted links, plans keyed with the check's consumers, f
 decided without a walk, memoized step ranges and the reused interrupt flag."""
 
 import copy
+import os
 import pickle
 import threading
 from dataclasses import replace
@@ -188,3 +189,34 @@ def test_a_run_whose_result_was_not_kept_records_no_token() -> None:
     assert plan.all_held_under is None
     assert decide(plan, tight.store) != dict.fromkeys(plan.order, "cached")
     assert tight.run(plan).outputs == {"x": 2.0}
+
+
+def test_a_replanned_edit_keeps_what_follows_from_the_structure_and_nothing_else() -> None:
+    rt = Runtime(registry=REG)
+    first = rt.prepare(chain(5))
+    rt.run(first)
+    assert first.all_held_under is not None and first.all_needed
+    edit = chain(5)
+    edit["nodes"]["n3"]["params"]["value"] = 7
+    second = rt.prepare(edit)
+    assert second.order == first.order and second.sinks is first.sinks
+    assert second.targets is first.targets and second.predicting is first.predicting
+    assert second.keys["n2"] == first.keys["n2"] and second.keys["n3"] != first.keys["n3"]
+    assert second.key_set == frozenset(second.keys.values()) != first.key_set
+    assert second.all_held_under is None
+    assert decide(second, rt.store) == {"n0": "cached", "n1": "cached", "n2": "cached",
+                                       "n3": "execute", "n4": "execute"}
+    assert rt.run(second).outputs == {"x": 10.0}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform does not fork")
+def test_a_forked_child_gets_run_ids_of_its_own() -> None:
+    from graphrt.core import execute
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write its pid as the run id holds it, and leave at once
+        os.write(write, str(execute._PID[0] == os.getpid()).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"True" and execute._PID[0] == os.getpid()
