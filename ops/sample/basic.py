@@ -25,6 +25,7 @@ from graphrt.core.hints import Cost
 from graphrt.core.op import op
 
 from ..kernels.names import STOCHASTIC, WHOLE_CALL
+from ..kernels.steps import model_calls, step_range  # pure Python: no torch
 from ..types import Conditioning, Latent, Model, Sampler
 from .params import MAX_STEPS, Guidance, Sampling
 
@@ -61,16 +62,12 @@ class Steps(Sampling):
 
     def sigmas(self) -> list[float]:
         """The sigma list this node samples over ([] = input returned untouched)."""
-        from ..kernels.steps import step_range
-
         return step_range(self.sampler, self.scheduler, self.steps, denoise=self.denoise,
                           start=self.start, end=self.end,
                           force_full_denoise=not self.leftover_noise)
 
 
 def _steps_calls(p: Steps) -> int | None:
-    from ..kernels.steps import model_calls
-
     sigmas = p.sigmas()
     return model_calls(p.sampler, sigmas) if len(sigmas) > 1 else 0
 
@@ -112,7 +109,6 @@ class Unsample(Sampling):
 
 
 def _unsample_calls(p: Unsample) -> int | None:
-    from ..kernels.steps import model_calls
     from ..kernels.unsample import unsample_sigmas
 
     return model_calls(p.sampler, unsample_sigmas(p.sampler, p.scheduler, p.steps,

@@ -20,6 +20,7 @@ from graphrt.core.document import Ref
 from graphrt.core.expand import Builder
 from graphrt.core.op import op
 
+from ..kernels.steps import model_calls  # pure Python: no torch
 from ..region import SamplerLinks
 from ..types import Conditioning, Latent, Mask, Model
 from .basic import progress, step_cost
@@ -49,8 +50,6 @@ class Separated(Sampling):
 
 
 def _separated_calls(p: Separated) -> int | None:
-    from ..kernels.steps import model_calls
-
     return model_calls(p.sampler, p.sigmas())
 
 
