@@ -105,16 +105,20 @@ def plain_nodes(raw: dict[Any, Any]) -> dict[str, NodeDoc] | None:
         if (type(op) is not str or not op or type(links) is not dict
                 or type(params) is not dict or type(title) is not str):
             return None
+        copied: dict[str, str | list[str]] = {}  # copies, as the schema makes
         for port, value in links.items():
-            if type(value) is not str or type(port) is not str:
-                if type(value) is not list or type(port) is not str or not all(
-                        type(v) is str for v in value):
-                    return None
-                links = {**links, port: list(value)}  # a copy, as the schema makes
+            if type(port) is not str:
+                return None
+            if type(value) is str:
+                copied[port] = value
+            elif type(value) is list and all(type(v) is str for v in value):
+                copied[port] = list(value)
+            else:
+                return None
         for name in params:
             if type(name) is not str:
                 return None
-        nodes[node_id] = NodeDoc(op, dict(links), dict(params), title)
+        nodes[node_id] = NodeDoc(op, copied, dict(params), title)
     return nodes
 
 

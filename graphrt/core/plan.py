@@ -160,10 +160,11 @@ def make_plan(
     wanted = _wanted_outputs(graph, outputs)
     nodes = graph.nodes
     known = graph.consumers if len(graph.order) == len(nodes) else None
+    sinks = [n for n, fed in known.items() if not fed] if known is not None else None
     targets = list(dict.fromkeys(ref.node for ref in wanted.values()))
     if not wanted:  # no declared outputs: every sink is a target
-        if known is not None:
-            targets = [n for n, fed in known.items() if not fed]
+        if sinks is not None:
+            targets = sinks
         else:
             fed = {r.node for n in nodes.values() for r in n.links() if isinstance(r, Ref)}
             targets = [n for n in nodes if n not in fed]
@@ -172,7 +173,8 @@ def make_plan(
     order: list[str]
     consumers: dict[str, list[str]]
     upstreams: dict[str, Sequence[str]]
-    if known is not None and _every_sink_in(known, targets):  # checking ordered them all
+    if known is not None and sinks is not None and set(targets).issuperset(sinks):
+        # every sink is a target, so every node is needed: checking ordered them all
         order, consumers = list(graph.order), known
         upstreams = {n: node.upstream for n, node in nodes.items()}
     else:
@@ -240,12 +242,6 @@ def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref[Any]
                                   message=f"the graph has no output {n!r}",
                                   expected=", ".join(graph.outputs), found=n) for n in unknown])
     return {n: graph.outputs[n] for n in names}
-
-
-def _every_sink_in(consumers: dict[str, list[str]], targets: list[str]) -> bool:
-    """True when every node no other node reads is a target: then every node is needed."""
-    wanted = set(targets)
-    return all(n in wanted for n, fed in consumers.items() if not fed)
 
 
 def _check_bound(graph: Graph, needed: Iterable[str]) -> None:
