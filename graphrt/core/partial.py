@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .document import GraphDoc
-from .errors import Code, InvalidGraph, Issue
+from .errors import InvalidGraph, Issue
 from .graph import Graph
-from .plan import Plan
+from .plan import Plan, refuse_unknown_outputs
 from .registry import Registry
 from .validate import check
 
@@ -30,12 +30,7 @@ class OutputPolicy:
 
     def __init__(self, doc: GraphDoc, outputs: list[str] | None,
                  pending: list[Issue]) -> None:
-        unknown = [o for o in outputs or () if o not in doc.outputs]
-        if unknown:
-            raise InvalidGraph([Issue(code=Code.UNKNOWN_OUTPUT, field=f"outputs.{o}",
-                                      message=f"the graph has no output {o!r}",
-                                      expected=", ".join(doc.outputs), found=o)
-                                for o in unknown])
+        refuse_unknown_outputs(outputs or (), doc.outputs)
         self.source = doc
         names = list(doc.outputs if outputs is None else dict.fromkeys(outputs))
         self.need = {name: _needs(doc, doc.outputs[name]) for name in names}

@@ -10,7 +10,7 @@ needed at all (everything downstream of it is cached).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -73,6 +73,12 @@ class Plan:
         plan.__dict__.update({k: known[k] for k in _STRUCTURAL if k in known})
         plan._uniform = self._uniform  # the same order: the same status dicts
         return plan
+
+    def dropped_json(self) -> dict[str, list[dict[str, Any]]]:
+        """Output → the issues that left it out (a document that skips invalid outputs), as
+        JSON-ready data."""
+        return {name: [i.model_dump(mode="json") for i in issues]
+                for name, issues in self.dropped_outputs.items()}
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -236,12 +242,17 @@ def _held(cache: KeyLookup, keys: Iterable[str]) -> AbstractSet[str]:
 def _wanted_outputs(graph: Graph, names: list[str] | None) -> dict[str, Ref[Any]]:
     if names is None:
         return dict(graph.outputs)
-    unknown = [n for n in names if n not in graph.outputs]
+    refuse_unknown_outputs(names, graph.outputs)
+    return {n: graph.outputs[n] for n in names}
+
+
+def refuse_unknown_outputs(names: Iterable[str], declared: Mapping[str, Any]) -> None:
+    """Raise InvalidGraph naming each of `names` that is not a declared output."""
+    unknown = [n for n in names if n not in declared]
     if unknown:
         raise InvalidGraph([Issue(code=Code.UNKNOWN_OUTPUT, field=f"outputs.{n}",
                                   message=f"the graph has no output {n!r}",
-                                  expected=", ".join(graph.outputs), found=n) for n in unknown])
-    return {n: graph.outputs[n] for n in names}
+                                  expected=", ".join(declared), found=n) for n in unknown])
 
 
 def _check_bound(graph: Graph, needed: Iterable[str]) -> None:

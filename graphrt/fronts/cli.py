@@ -144,7 +144,7 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     _warn_dropped(report.plan)
     if ns.json:
         print(json.dumps({"valid": True, "issues": [], "nodes": len(report.plan.order),
-                          "dropped_outputs": _dropped(report.plan)}))
+                          "dropped_outputs": report.plan.dropped_json()}))
     else:
         print(f"valid: {len(report.plan.order)} nodes after expansion")
     return EXIT_OK
@@ -156,7 +156,7 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     report = rt.plan(resolve_graph(ns.graph), args=args, overrides=overrides)
     _warn_degraded(rt)
     _warn_dropped(report.plan)
-    data = {**report.to_dict(), "dropped_outputs": _dropped(report.plan)}
+    data = {**report.to_dict(), "dropped_outputs": report.plan.dropped_json()}
     if ns.json:
         print(json.dumps(data))
         return EXIT_OK
@@ -188,7 +188,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
                "executed": result.executed, "cached": result.cached, "failed": result.failed,
                "blocked": result.blocked, "interrupted": result.interrupted,
                "stats": result.stats, "warnings": printer.warned,
-               "dropped_outputs": _dropped(plan)}
+               "dropped_outputs": plan.dropped_json()}
     if ns.json:
         print(json.dumps(summary))
     else:
@@ -224,11 +224,6 @@ def _warn_dropped(plan: Any) -> None:
     for name, issues in plan.dropped_outputs.items():
         why = "; ".join(str(i) for i in issues)
         print(f"warning: output {name!r} left out: {why}", file=sys.stderr)
-
-
-def _dropped(plan: Any) -> dict[str, list[dict[str, Any]]]:
-    return {name: [i.model_dump(mode="json") for i in issues]
-            for name, issues in plan.dropped_outputs.items()}
 
 
 def _warn_degraded(rt: Any) -> None:

@@ -33,7 +33,6 @@ from starlette.routing import Route
 from graphrt import __version__
 from graphrt.compat.comfy.object_info import object_info
 from graphrt.core.errors import InvalidGraph
-from graphrt.core.plan import Plan
 from graphrt.core.runtime import PlanReport
 from graphrt.core.schema import op_schema
 from graphrt.fronts.server.routes_prompt import _json
@@ -148,13 +147,7 @@ def _validity(server: Server, sub: Submission) -> dict[str, Any]:
     except CHECKER_ERRORS as exc:
         raise unchecked(exc) from None
     return {"valid": True, "issues": [], "nodes": len(plan.order),
-            "dropped_outputs": dropped(plan)}
-
-
-def dropped(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    """Output → the issues that left it out (a document that skips invalid outputs)."""
-    return {name: [i.model_dump(mode="json") for i in issues]
-            for name, issues in plan.dropped_outputs.items()}
+            "dropped_outputs": plan.dropped_json()}
 
 
 async def validate(request: Request) -> Response:
@@ -185,7 +178,7 @@ def plan_body(report: PlanReport) -> dict[str, Any]:
 
 def _plan(server: Server, sub: Submission) -> dict[str, Any]:
     plan = check(sub, server.runtime, server.config.limits, roots=server.roots)
-    return {**plan_body(server.runtime.plan(plan)), "dropped_outputs": dropped(plan),
+    return {**plan_body(server.runtime.plan(plan)), "dropped_outputs": plan.dropped_json(),
             "node_errors": accepted_errors(sub, plan, server.roots)}
 
 
