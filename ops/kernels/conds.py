@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from graphrt.core import meter
 
+from .float32 import f32
 from .model import DiffusionModel
 
 Area = tuple[int, int, int, int]  # h, w, y, x in latent pixels
@@ -119,13 +120,8 @@ def resolve(entry: Sequence[Any], height: int, width: int, model: DiffusionModel
         context=context, y=opts.get("y"), strength=float(opts.get("strength", 1.0)),
         area=None if area is None else tuple(int(v) for v in area),  # type: ignore[arg-type]
         mask=mask, mask_strength=float(opts.get("mask_strength", 1.0)),
-        sigma_start=None if start is None else _f32(model.percent_to_sigma(float(start))),
-        sigma_end=None if end is None else _f32(model.percent_to_sigma(float(end))))
-
-
-def _f32(v: float) -> float:
-    """σ as the float32 sampler tensor compares it."""
-    return float(torch.tensor(v, dtype=torch.float32))
+        sigma_start=None if start is None else f32(model.percent_to_sigma(float(start))),
+        sigma_end=None if end is None else f32(model.percent_to_sigma(float(end))))
 
 
 def _inside(a: Area, b: Area) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
+from .float32 import f32
 from .solver import Callback, ModelFn, NoiseSampler, denoise_at, report_step
 
 
@@ -90,14 +91,10 @@ _EPS_S, _SIG_MIN, _SIG_MAX, _N = 1e-3, 0.002, 80.0, 10_000
 
 
 def _vp_betas() -> tuple[float, float]:
-    lo = math.log(_f32(_SIG_MIN) ** 2 + 1)
-    hi = math.log(_f32(_SIG_MAX) ** 2 + 1)
+    lo = math.log(f32(_SIG_MIN) ** 2 + 1)
+    hi = math.log(f32(_SIG_MAX) ** 2 + 1)
     beta_d = 2 * (lo / _EPS_S - hi) / (_EPS_S - 1)
     return hi - 0.5 * beta_d, beta_d  # β_min, β_d
-
-
-def _f32(v: float) -> float:
-    return float(torch.tensor(v, dtype=torch.float32))
 
 
 def deis_coefficients(sigmas: Sequence[float], max_order: int = 3) -> list[list[float]]:

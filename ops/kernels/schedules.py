@@ -12,10 +12,10 @@ model's quantized t(σ) picks depends on those float32 bits (docs/reproducibilit
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from functools import lru_cache
 
+from .float32 import f32
 from .table import sigma_table
 
 Table = tuple[float, ...]
@@ -43,25 +43,19 @@ def _linspace(a: float, b: float, n: int) -> list[float]:
     return [a + (b - a) * i / (n - 1) for i in range(n)]
 
 
-def _f32(x: float) -> float:
-    """x rounded to the nearest float32."""
-    out: float = struct.unpack("f", struct.pack("f", x))[0]
-    return out
-
-
 @lru_cache(maxsize=8)
 def _log_table32(table: Table) -> tuple[float, ...]:
     """ComfyUI's log_sigmas: ln of the float64 table, then rounded to float32."""
-    return tuple(_f32(math.log(s)) for s in table)
+    return tuple(f32(math.log(s)) for s in table)
 
 
 def _linspace32(a: float, b: float, n: int) -> list[float]:
     """torch.linspace(a, b, n) in float32: step = (b − a)/(n − 1) rounded, then a + i·step
     for the first half and b − (n−1−i)·step for the rest, each with one rounding (fused)."""
     if n == 1:
-        return [_f32(a)]
-    step, half = _f32((b - a) / (n - 1)), n // 2
-    return [_f32(a + step * i) if i < half else _f32(b - step * (n - 1 - i)) for i in range(n)]
+        return [f32(a)]
+    step, half = f32((b - a) / (n - 1)), n // 2
+    return [f32(a + step * i) if i < half else f32(b - step * (n - 1 - i)) for i in range(n)]
 
 
 def _uniform(table: Table, n: int, sgm: bool) -> list[float]:
@@ -75,8 +69,8 @@ def _uniform(table: Table, n: int, sgm: bool) -> list[float]:
         t = min(max(t, 0.0), last)
         lo, hi = math.floor(t), math.ceil(t)
         w = t - lo  # exact: t is a float32
-        v = _f32(_f32(_f32(1.0 - w) * logs[lo]) + _f32(w * logs[hi]))
-        out.append(_f32(math.exp(v)))
+        v = f32(f32(f32(1.0 - w) * logs[lo]) + f32(w * logs[hi]))
+        out.append(f32(math.exp(v)))
     return out + [0.0]
 
 

@@ -8,9 +8,9 @@ runs no step but still adds its noise (ComfyUI behaviour).
 from __future__ import annotations
 
 import math
-import struct
 from functools import lru_cache
 
+from .float32 import f32
 from .names import check_sampler
 from .schedules import Table, sampler_sigmas
 
@@ -84,17 +84,8 @@ def scale_sigmas(sigmas: list[float], factor: float) -> list[float]:
     return list(sigmas) if factor == 1.0 else [s * factor for s in sigmas]
 
 
-def _f32(v: float) -> float:
-    """Round to float32, as the sampler's sigma tensor holds it."""
-    try:
-        f32: float = struct.unpack("f", struct.pack("f", v))[0]
-        return f32
-    except OverflowError:
-        return math.copysign(math.inf, v)
-
-
 def _sqrt32(v: float) -> float:
-    return _f32(math.sqrt(v)) if v >= 0 else math.nan
+    return f32(math.sqrt(v)) if v >= 0 else math.nan
 
 
 def ancestral_down_is_zero(sigma: float, sigma_next: float) -> bool:
@@ -103,10 +94,10 @@ def ancestral_down_is_zero(sigma: float, sigma_next: float) -> bool:
     Exact for σ_next/σ ≥ 1e-3 (every pair of a table schedule: σ_min/σ_max ≈ 2e-3); below
     that torch's float32 `** 0.5` can differ from a rounded sqrt by one ulp.
     """
-    a, b = _f32(sigma_next * sigma_next), _f32(sigma * sigma)
-    up = _sqrt32(_f32(_f32(a * _f32(b - a)) / b)) if b else math.nan
+    a, b = f32(sigma_next * sigma_next), f32(sigma * sigma)
+    up = _sqrt32(f32(f32(a * f32(b - a)) / b)) if b else math.nan
     up = up if up < sigma_next else sigma_next  # Python min() keeps the first on NaN or tie
-    return _sqrt32(_f32(a - _f32(up * up))) == 0.0
+    return _sqrt32(f32(a - f32(up * up))) == 0.0
 
 
 def _heunpp2_calls(s: list[float], i: int) -> int:
@@ -129,7 +120,7 @@ def model_calls(sampler: str, sigmas: list[float]) -> int | None:
 @lru_cache(maxsize=512)
 def _model_calls(sampler: str, sigmas: tuple[float, ...]) -> int | None:
     name = check_sampler(sampler).removesuffix("_gpu")
-    s = [_f32(v) for v in sigmas]
+    s = [f32(v) for v in sigmas]
     n = len(s) - 1
     if n < 1:
         return 0
