@@ -68,11 +68,11 @@ def run_sigmas(
         return dict(latent)
     samples: torch.Tensor = latent["samples"]
     k = model.latent_scale
-    z = _float32(samples)
+    z = samples.to(torch.float32)  # samples itself when float32 already
     if k != 1.0:  # z·1 and Δz/1 are exact: skipped
         z = z * k
     if add_noise:
-        noise = _float32(prepare_noise(samples, seed, latent.get("batch_index")))
+        noise = prepare_noise(samples, seed, latent.get("batch_index")).to(torch.float32)
     else:
         noise = torch.zeros_like(z)
     s = torch.tensor(list(sigmas), dtype=torch.float32, device=z.device)
@@ -100,13 +100,8 @@ def run_sigmas(
     out = run_sampler(sampler, fn, x, s, noise=kit, callback=cb)
     # samples + Δz/k (= out/k up to rounding): exact wherever the solver left z unchanged;
     # at k = 1, z is samples in float32
-    new = z + (out - z) if k == 1.0 else _float32(samples) + (out - z) / k
-    return {**latent, "samples": new if new.dtype == samples.dtype else new.to(samples.dtype)}
-
-
-def _float32(t: torch.Tensor) -> torch.Tensor:
-    """`t.to(torch.float32)`, skipped when it already is."""
-    return t if t.dtype == torch.float32 else t.to(torch.float32)
+    new = z + (out - z) if k == 1.0 else samples.to(torch.float32) + (out - z) / k
+    return {**latent, "samples": new.to(samples.dtype)}
 
 
 def _report(callback: StepCallback | None, n: int, k: float) -> Any:
