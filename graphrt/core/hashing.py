@@ -164,6 +164,24 @@ def links_key(prefix: bytes, inputs: Iterable[tuple[str, str, str]],
     return xxhash.xxh3_128_hexdigest(prefix + packed)
 
 
+KEY_HEADER = b"\xd9\x20"  # msgpack's header of a 32-character string: every key
+
+
+def array_header(length: int) -> bytes:
+    """The packed header of a msgpack array of `length` items (what precedes them)."""
+    packed: bytes = _packer().pack([None] * length)
+    return packed[:len(packed) - length]  # each nil is one byte
+
+
+def link_lead(port: str) -> bytes:
+    """What precedes the upstream key in the packed link (port, key, upstream port): the
+    link's array header, the port and the key's string header. With `array_header` and
+    the packed upstream ports, the bytes `links_key` packs for links one per port (sorted
+    by port), assembled piece by piece."""
+    lead: bytes = b"\x93" + _packer().pack(port) + KEY_HEADER
+    return lead
+
+
 def packer() -> Any:
     """This thread's msgpack packer's `pack`, for a run of `links_key` calls in it."""
     return _packer().pack

@@ -21,7 +21,7 @@ import networkx as nx
 from .document import Ref
 from .errors import Code, InvalidGraph, Issue
 from .graph import Graph, Node
-from .hashing import links_key, packer, recipe_head, recipe_tail, run_tail
+from .keyer import Keyer
 from .paths import Folders
 from .settings import RunSettings
 from .toposort import ordered
@@ -275,52 +275,3 @@ def _ancestors(graph: Graph, targets: list[str]) -> set[str]:
         seen.add(node_id)
         stack.extend(nodes[node_id].upstream)
     return seen
-
-
-class Keyer:
-    """Keys nodes of one plan, in order: the packed recipe (op, params, run settings) is
-    shared by nodes with the same op and params object (checking validates equal params to
-    one), and one packer serves the whole plan. Not shared across threads."""
-
-    __slots__ = ("keys", "folders", "settings", "issues", "heads", "pack", "run")
-
-    def __init__(self, keys: dict[str, str], folders: Folders, settings: RunSettings,
-                 issues: list[Issue]) -> None:
-        self.keys, self.folders, self.settings, self.issues = keys, folders, settings, issues
-        self.heads: dict[tuple[Any, int], bytes] = {}  # (spec, id of params) → key prefix
-        self.pack = packer()
-        self.run = run_tail(*settings.key())
-
-    def key(self, node: Node) -> tuple[str, Any]:
-        """(key, file fingerprint or None) of `node`, whose inputs are keyed already; an
-        unreadable file is an issue (and an empty key)."""
-        spec, params = node.spec, node.params
-        identify = spec.fingerprint
-        try:
-            fingerprint = identify(params, self.folders) if identify is not None else None
-        except (OSError, ValueError) as exc:
-            self.issues.append(Issue(code=Code.BAD_FILE, node=node.id, field="params",
-                                     message=str(exc), expected="a readable file",
-                                     found=str(exc), source=node.source))
-            return "", None
-        keys = self.keys
-        inputs: list[tuple[str, str, str]] = []
-        for port, value in node.inputs.items():
-            if type(value) is Ref:
-                inputs.append((port, keys[value.node], value.port))
-            elif isinstance(value, tuple):
-                inputs.extend((f"{port}#{i}", keys[r.node], r.port) for i, r in
-                              enumerate(value) if isinstance(r, Ref))
-            elif isinstance(value, Ref):
-                inputs.append((port, keys[value.node], value.port))
-        if fingerprint is not None:
-            prefix = recipe_head(spec.name, spec.version, params.model_dump(mode="json")) + \
-                recipe_tail(fingerprint, self.settings.key() if spec.device else None)
-            return links_key(prefix, inputs, self.pack), fingerprint
-        slot = (spec, id(params))
-        shared = self.heads.get(slot)
-        if shared is None:
-            shared = self.heads[slot] = recipe_head(
-                spec.name, spec.version, params.model_dump(mode="json")) + (
-                self.run if spec.device else recipe_tail())
-        return links_key(shared, inputs, self.pack), None

@@ -21,8 +21,9 @@ from .check import check_params
 from .document import GraphDoc
 from .errors import InvalidGraph, Issue
 from .graph import Graph, Node
+from .keyer import Keyer
 from .paths import Folders
-from .plan import Keyer, Plan
+from .plan import Plan
 from .registry import Registry
 
 

@@ -120,6 +120,16 @@ def _shape(spec: OpSpec, key: tuple[Any, ...] | None, links: Mapping[str, str | 
     `key` is the params' `params_key`."""
     if key is None:
         return None, {}, ()
+    if len(links) < 2:  # the commonest nodes: one link, or none
+        if not links:
+            return (spec, key), {}, ()
+        for port, text in links.items():
+            if type(text) is str:
+                node, _dot, out = text.rpartition(".")
+                src = specs.get(node)
+                if src is not None and out in src.outputs_by_name:
+                    return (spec, key, port, src, out), {port: Ref(node, out)}, (node,)
+        return None, {}, ()
     refs: dict[str, Any] = {}
     sources: list[tuple[str, OpSpec, str]] = []
     ups: dict[str, None] = {}

@@ -77,9 +77,9 @@ def to_device(value: Any, device: str) -> Any:
     holding them, are new objects where something moved; anything else (models) is shared
     as it is. Never moves a value in place."""
     kind = type(value)
-    if kind in _SCALARS:
+    if kind in _SCALARS or kind in _UNMOVED:
         return value
-    if is_tensor(value):
+    if kind in _TENSOR_TYPES or is_tensor(value):
         if device == "cpu" and value.is_cpu:  # the common case, without parsing a device
             return value
         return value.to(device)
@@ -98,7 +98,11 @@ def to_device(value: Any, device: str) -> Any:
         if not changed:
             return value
         return items if isinstance(value, list) else tuple(items)
+    _UNMOVED.add(kind)  # what this type's values are decides it: no need to ask again
     return value
+
+
+_UNMOVED: set[type] = set()  # types `to_device` returns as they are (models, named tuples)
 
 
 def content_digest(value: Any) -> str:
