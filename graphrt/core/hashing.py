@@ -96,6 +96,51 @@ def _scalar(value: Any) -> Any:
     raise TypeError(f"cannot hash a value of type {type(value).__name__}")
 
 
+def same_data(a: Any, b: Any) -> bool:
+    """`a == b`, and no key could tell them apart: the same types at every position (1,
+    1.0 and True are equal in Python but not in a key) and zeros of the same sign. Nested
+    dicts with keys other than strings count as different (the caller then does the
+    careful thing: checks and keys again)."""
+    if a != b:
+        return False
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        kind = type(x)
+        if kind is not type(y):
+            return False
+        if kind is float:
+            if x == 0.0 and math.copysign(1.0, x) != math.copysign(1.0, y):
+                return False
+        elif kind is dict:
+            for k, v in x.items():
+                if type(k) is not str:
+                    return False
+                stack.append((v, y[k]))
+        elif kind is list or kind is tuple:
+            stack.extend(zip(x, y, strict=True))
+    return True
+
+
+def same_params(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """`same_data` for params (or overrides) by name, quick for flat ones."""
+    if a is b:
+        return True
+    if a is None or b is None or a != b:
+        return False
+    for name, v in a.items():
+        kind = type(v)
+        w = b[name]
+        if kind is not type(w):
+            return False
+        if kind is float:
+            if v == 0.0 and math.copysign(1.0, v) != math.copysign(1.0, w):
+                return False
+        elif kind is dict or kind is list or kind is tuple:
+            return same_data(a, b)
+    return True
+
+
 def encode(obj: Any) -> bytes:
     """Canonical msgpack bytes of `obj`."""
     data: bytes = msgpack.packb(canonical(obj), use_bin_type=True, use_single_float=False)

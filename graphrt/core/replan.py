@@ -21,6 +21,7 @@ from .check import check_params
 from .document import GraphDoc
 from .errors import InvalidGraph, Issue
 from .graph import Graph, Node
+from .hashing import same_data, same_params
 from .keyer import Keyer
 from .paths import Folders
 from .plan import Plan
@@ -43,15 +44,20 @@ def replan(previous: Plan, doc: GraphDoc, registry: Registry, *,
     by_node = split_overrides(doc, dict(overrides or {}), issues)
     if issues:
         return None  # the full path reports them
-    changed_args = {k for k, v in arg_values.items() if before.args.get(k, _ABSENT) != v}
+    changed_args = {k for k, v in arg_values.items()
+                    if not same_data(before.args.get(k, _ABSENT), v)}
     old_by_node = split_overrides(old, dict(before.overrides), [])
     changed: list[str] = []
+    overridden = by_node or old_by_node
+    olds = old.nodes
     for node_id, nd in doc.nodes.items():
-        was = old.nodes[node_id]
+        was = olds[node_id]
         if nd.op != was.op or nd.in_ != was.in_:
             return None
-        if (nd.params != was.params or by_node.get(node_id) != old_by_node.get(node_id)
-                or (changed_args and _mentions(nd.params, changed_args))):
+        params = nd.params
+        if not same_params(params, was.params) or (
+                overridden and not same_params(by_node.get(node_id), old_by_node.get(node_id))
+                ) or (changed_args and _mentions(params, changed_args)):
             changed.append(node_id)
     if not previous.files_unchanged(folders):
         return None
@@ -100,6 +106,7 @@ def _rekeyed(previous: Plan, graph: Graph, changed: list[str], folders: Folders)
 
 
 _ABSENT = object()
+
 
 
 def _mentions(params: Mapping[str, Any], names: set[str]) -> bool:

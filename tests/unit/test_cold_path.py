@@ -119,3 +119,31 @@ def test_plain_models_are_read_without_pydantic_and_copied() -> None:
     assert data == params.__dict__ and data is not params.__dict__
     assert params_data(Serialized(x=3)) == {"x": 6}
     assert params_data(Excluded()) == {"y": 2} and params_data(Computed()) == {"x": 1, "double": 2}
+
+
+def test_to_device_remembers_only_types_it_never_moves() -> None:
+    from typing import NamedTuple
+
+    import torch
+
+    from graphrt.core import values
+
+    class Model:
+        weight = torch.zeros(2)
+
+    class Pair(NamedTuple):
+        a: torch.Tensor
+        b: torch.Tensor
+
+    t = torch.ones(3)
+    model, pair = Model(), Pair(t, t)
+    nested = {"x": [t, (t, model)], "p": pair}
+    for _ in range(2):  # the second time from what the first remembered
+        assert values.to_device(model, "cpu") is model
+        assert values.to_device(pair, "cpu") is pair and values.to_device(nested, "cpu") is nested
+        moved = values.to_device(nested, "meta")
+        assert moved is not nested and moved["x"][0].device.type == "meta"
+        assert moved["x"][1][1] is model and moved["p"] is pair  # never walked into
+        assert values.to_device(t, "meta").device.type == "meta"
+    assert {Model, Pair} <= values._UNMOVED and type(t) not in values._UNMOVED
+    assert not values._UNMOVED & {dict, list, tuple}

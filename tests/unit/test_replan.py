@@ -102,3 +102,41 @@ def test_any_sequence_of_edits_gives_the_fresh_plan(edits: list[tuple[int, int]]
     for node, value in edits:
         doc = edited(doc, f"n{node}", value=value)
         assert rt.prepare(doc).keys == fresh(doc).keys
+
+
+@pytest.mark.parametrize(("before", "after"), [(0.0, -0.0), (-0.0, 0.0), (1, 1.0), (1.0, True)])
+def test_values_python_calls_equal_but_keys_tell_apart_are_edits(before: Any,
+                                                                 after: Any) -> None:
+    """0.0 and -0.0 (or 1, 1.0 and True) are equal in Python; a key tells them apart, so a
+    rerun's keys must not depend on which of them ran before: as a param, an override and
+    an arg."""
+    doc = chain(5)
+    rt = Runtime(registry=FAKE_OPS)
+    rt.prepare(edited(doc, "n2", value=before))
+    assert rt.prepare(edited(doc, "n2", value=after)).keys == fresh(
+        edited(doc, "n2", value=after)).keys
+    rt.prepare(doc, overrides={"n3.value": before})
+    assert rt.prepare(doc, overrides={"n3.value": after}).keys == fresh(
+        doc, overrides={"n3.value": after}).keys
+    with_arg = edited(doc, "n1", value={"arg": "v"})
+    with_arg["args"] = {"v": {"type": "json"}}
+    rt.prepare(with_arg, args={"v": before})
+    assert rt.prepare(with_arg, args={"v": after}).keys == fresh(with_arg, args={"v": after}).keys
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ({"x": [1, {"y": 0.0}]}, {"x": [1, {"y": 0.0}]}, True),
+    ({"x": [1, {"y": 0.0}]}, {"x": [1, {"y": -0.0}]}, False),
+    ({"x": (1, 2)}, {"x": [1, 2]}, False), ({"x": 1}, {"x": True}, False),
+    ({"x": "a", "y": None}, {"y": None, "x": "a"}, True), ({"x": {1: 2}}, {"x": {1: 2}}, False),
+    ({"x": float("nan")}, {"x": float("nan")}, False), (None, None, True),
+    ({"x": 1, "y": 1.0}, {"y": 1, "x": 1.0}, False), ({"x": 1, "y": 1.0}, {"y": 1.0, "x": 1}, True),
+    ({"x": 0, "y": -0.0}, {"x": 0, "y": 0.0}, False), ({"x": 0}, {"x": 0.0}, False),
+])
+def test_same_data_is_equality_as_keys_see_it(a: Any, b: Any, same: bool) -> None:
+    from graphrt.core.hashing import encode, same_data, same_params
+
+    assert same_data(a, b) is same
+    assert same_params(a, b) is same
+    if same:
+        assert encode(a) == encode(b)
