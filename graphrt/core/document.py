@@ -234,7 +234,7 @@ def parse_document(data: dict[str, Any]) -> tuple[GraphDoc | None, list[Issue]]:
         try:  # a sound document in one validation; a broken one is taken apart below
             if nodes is not None:
                 if _plain_shell(data):
-                    return _built(data, nodes), []
+                    return _plain_doc(data, nodes), []
                 shell = GraphDoc.model_validate({**data, "nodes": {}})
                 return shell.model_copy(update={"nodes": nodes}), []
             if all(map(is_node_id, nodes_raw)):
@@ -286,10 +286,11 @@ def _plain_shell(data: dict[str, Any]) -> bool:
     return all(type(k) is str and type(v) is str for k, v in data.get("outputs", {}).items())
 
 
-def _built(data: dict[str, Any], nodes: dict[str, NodeDoc]) -> GraphDoc:
-    """The GraphDoc of a plain shell (`_plain_shell`) and its checked nodes."""
-    doc = GraphDoc.__new__(GraphDoc)  # as `model_construct` builds one, without its walk
-    set_attr = object.__setattr__  # over every field's aliases
+def _plain_doc(data: dict[str, Any], nodes: dict[str, NodeDoc]) -> GraphDoc:
+    """The GraphDoc of a plain shell (`_plain_shell`) and its checked nodes, built as
+    `model_construct` builds one, without its walk over every field's aliases."""
+    doc = GraphDoc.__new__(GraphDoc)
+    set_attr = object.__setattr__
     set_attr(doc, "__dict__", {
         "format": FORMAT, "description": data.get("description", ""), "args": {},
         "inputs": {}, "nodes": nodes, "outputs": dict(data.get("outputs", {})),

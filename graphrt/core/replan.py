@@ -108,7 +108,6 @@ def _rekeyed(previous: Plan, graph: Graph, changed: list[str], folders: Folders)
 _ABSENT = object()
 
 
-
 def _mentions(params: Mapping[str, Any], names: set[str]) -> bool:
     """True when a param refers ({"arg": NAME}) to one of `names`, at any depth."""
     stack: list[Any] = [v for v in params.values() if isinstance(v, dict | list)]

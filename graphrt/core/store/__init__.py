@@ -107,8 +107,8 @@ class TieredStore:
             self._lost(fault)
 
     def direct_put(self) -> Callable[[str, Any], None]:
-        """The `put` a run may bind for its many stores: the memory tier's own when there is
-        no disk tier (one call fewer per node), else `put`."""
+        """The `put` a run binds for its many stores of results: the memory tier's own when
+        there is no disk tier (one call fewer per node), else `put`."""
         return self.memory.put if self.disk is None else self.put
 
     def __contains__(self, key: object) -> bool:
