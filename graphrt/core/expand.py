@@ -70,8 +70,7 @@ class _Spend:
 
     def issues(self, node: Node) -> list[Issue]:
         """Count `node`; the issues of the budget it breaks. Raises Cancelled."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled("planning was cancelled")
+        stop_if(self.cancel)
         self.total += 1
         count = self.per_source[node.source] = self.per_source.get(node.source, 0) + 1
         b = self.budget
@@ -199,6 +198,12 @@ class Builder:
         return out.type
 
 
+def stop_if(cancel: threading.Event | None) -> None:
+    """Raise Cancelled when planning's `cancel` flag is set."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("planning was cancelled")
+
+
 def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
            cancel: threading.Event | None = None) -> Graph:
     """A new graph with every macro node replaced by its expansion (repeatedly: macros may
@@ -206,8 +211,7 @@ def expand(graph: Graph, registry: Registry, *, budget: Budget | None = None,
     stops it (Cancelled) at the next node."""
     macros = [n for n in graph.nodes.values() if n.spec.is_macro]
     if not macros and budget is None and len(graph.nodes) <= MAX_EXPANDED_NODES:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("planning was cancelled")
+        stop_if(cancel)
         return graph  # nothing to expand, nothing over the default bounds
     nodes = dict(graph.nodes)
     aliases: dict[Ref[Any], Ref[Any]] = {}

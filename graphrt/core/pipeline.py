@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .document import DocumentFormat, GraphDoc, load_graph
-from .errors import Cancelled, InvalidGraph, Issue
-from .expand import Budget, expand
+from .errors import InvalidGraph, Issue
+from .expand import Budget, expand, stop_if
 from .graph import Graph
 from .partial import OutputPolicy
 from .paths import Folders
@@ -77,24 +77,19 @@ class Preparer:
                 graph = self.load(doc, args=args, overrides=overrides)
             else:
                 graph = policy.check(self.registry, args=args, overrides=overrides)
-            _stop_if(cancel)
+            stop_if(cancel)
             graph = expand(graph, self.registry, budget=budget, cancel=cancel)
             issues = [issue for check in checks for issue in check(graph)]
             if issues:
                 if policy is None:
                     raise InvalidGraph(issues)
                 policy.drop(issues)
-            _stop_if(cancel)
+            stop_if(cancel)
             if policy is not None:
                 return policy.plan(lambda kept: make_plan(
                     graph, outputs=kept, folders=self.folders, settings=self.settings))
             return make_plan(graph, outputs=outputs, folders=self.folders,
                              settings=self.settings)
-
-
-def _stop_if(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("planning was cancelled")
 
 
 class gc_paused:  # noqa: N801 - used as a function: `with gc_paused():`
